@@ -1,0 +1,29 @@
+"""The Celery application: Redis broker, one queue a kind of work (DESIGN.md §5)."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("uplift")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = [
+    Queue(name) for name in ("validation", "fulfillment", "metrics", "notifications")
+]
+app.autodiscover_tasks()
+
+
+def _register_schedules(sender: Celery, **kwargs) -> None:
+    """Periodic tasks are declared here, in code; django-celery-beat's DatabaseScheduler copies
+    them into its tables when beat starts."""
+    sender.conf.beat_schedule = {
+        "invitations-sweep": {
+            "task": "tenancy.tasks.invitations_sweep_task",
+            "schedule": 300.0,
+        },
+    }
+
+
+app.on_after_configure.connect(_register_schedules)

@@ -1,0 +1,45 @@
+"""The test suite: real PostgreSQL and Redis, each pytest-xdist worker on its own Redis database
+so that the Celery workers the tests start never pick up each other's tasks."""
+
+import os
+import uuid
+
+import dj_database_url
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATABASE_URL, env
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw-1")
+_redis_db = 2 + int(_worker.removeprefix("gw"))  # the master (gw-1) gets 1, gw0 gets 2, ...
+REDIS_URL = env("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/") + f"/{_redis_db}"
+
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+DATABASES["default"]["TEST"] = {"NAME": "test_uplift"}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # A fresh prefix a run: counters (login rate limits) never leak between runs.
+        "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+    }
+}
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ACCOUNT_RATE_LIMITS = {
+    "login": "1000/m/ip",
+    "signup": "1000/m/ip",
+    "login_failed": "1000/m/ip,5/300s/key",
+}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Static files straight from the app folders (the live server of the browser tests needs them).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT = None

@@ -1,0 +1,10 @@
+from rest_framework import serializers
+
+from partners.models import Partner
+
+
+class PartnerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Partner
+        fields = ["id", "name", "created_at"]
+        read_only_fields = ["id", "created_at"]

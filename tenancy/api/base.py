@@ -1,0 +1,100 @@
+"""The base of every tenant API view: `/api/v1/t/<tenant_slug>/…`.
+
+Authentication first, then the membership check (404 for a tenant the caller is not a member of,
+the same as for one that does not exist), then the tenant is bound for both walls for the rest of
+the request, then role permissions per HTTP method. Subclasses declare `roles` and
+`write_roles`; they never define `get_queryset` without going through a selector.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+from django.db import transaction
+from rest_framework import permissions, viewsets
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.views import APIView
+
+from tenancy.context import tenant_scope
+from tenancy.models import Membership
+from tenancy.roles import STAFF_ROLES
+from tenancy.selectors import membership_for, memberships_of
+
+
+class HasTenantRole(permissions.BasePermission):
+    message = "Your role does not allow this."
+
+    def has_permission(self, request, view) -> bool:
+        membership = getattr(request, "membership", None)
+        return membership is not None and membership.role in view.allowed_roles(request.method)
+
+
+class TenantAPIMixin:
+    roles: frozenset[str] = STAFF_ROLES
+    write_roles: frozenset[str] | None = None
+    permission_classes = [permissions.IsAuthenticated, HasTenantRole]
+
+    membership: Membership
+
+    def allowed_roles(self, method: str) -> frozenset[str]:
+        if method in permissions.SAFE_METHODS or self.write_roles is None:
+            return self.roles
+        return self.write_roles
+
+    def dispatch(self, request, *args, **kwargs):
+        with ExitStack() as stack:
+            self._scope_stack = stack
+            self._scoped = False
+            response = super().dispatch(request, *args, **kwargs)
+            if self._scoped and response.status_code >= 400:
+                transaction.set_rollback(True)  # an error response leaves nothing half-written
+            return response
+
+    def initial(self, request, *args, **kwargs):
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        negotiated = self.perform_content_negotiation(request)
+        request.accepted_renderer, request.accepted_media_type = negotiated
+        request.version, request.versioning_scheme = self.determine_version(
+            request, *args, **kwargs
+        )
+        self.perform_authentication(request)
+        if not request.user or not request.user.is_authenticated:
+            raise NotAuthenticated()
+        membership = membership_for(memberships_of(request.user), kwargs["tenant_slug"])
+        request._request.membership = membership
+        request._request.tenant_id = membership.tenant_id
+        self.membership = membership
+        self._scope_stack.enter_context(tenant_scope(membership.tenant))
+        self._scoped = True
+        self.check_permissions(request)
+        self.check_throttles(request)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["membership"] = getattr(self, "membership", None)
+        return context
+
+
+class TenantAPIView(TenantAPIMixin, APIView):
+    pass
+
+
+class TenantViewSet(TenantAPIMixin, viewsets.GenericViewSet):
+    """Subclasses set `lookup_url_kwarg` to `<entity>_id` (the isolation sweep keys on it),
+    implement `list_queryset()` through a selector and `get_object()` through an `access_*`
+    function; `get_queryset` and a class-level `queryset` are not theirs to define."""
+
+    lookup_value_converter = "int"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in vars(cls) or vars(cls).get("queryset") is not None:
+            raise TypeError(f"{cls.__name__}: implement list_queryset(), not get_queryset/queryset")
+
+    def list_queryset(self):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no tenant
+            return self.get_serializer_class().Meta.model._base_manager.none()
+        return self.list_queryset()

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from django import forms
+
+from tenancy.models import TIME_ZONE_CHOICES, Tenant
+from tenancy.roles import PARTNER_ROLES, Role
+
+
+class VendorSignupForm(forms.Form):
+    """Extra sign-up fields: the person's name and the vendor company the sign-up creates."""
+
+    full_name = forms.CharField(max_length=200, label="Your name")
+    company_name = forms.CharField(
+        max_length=200, label="Company", help_text="Your vendor organisation; you become its admin."
+    )
+
+    def signup(self, request, user) -> None:
+        """Nothing left to do: `AccountAdapter.save_user` stores the name and creates the tenant
+        in the transaction that creates the user."""
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="Email")
+    role = forms.ChoiceField(choices=Role.choices)
+    partner = forms.ModelChoiceField(queryset=None, required=False)
+
+    def __init__(self, *args, roles: list[tuple[str, str]], partners=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = roles
+        if partners is None:
+            del self.fields["partner"]
+        else:
+            self.fields["partner"].queryset = partners
+            self.fields["partner"].help_text = "Required for partner roles."
+
+    def clean(self):
+        data = super().clean()
+        if (
+            "partner" in self.fields
+            and data.get("role") in PARTNER_ROLES
+            and not data.get("partner")
+        ):
+            self.add_error("partner", "A partner role needs the partner company.")
+        return data
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class TenantSettingsForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "default_currency", "time_zone", "require_staff_mfa"]
+
+
+class AcceptInvitationForm(forms.Form):
+    full_name = forms.CharField(max_length=200, label="Your name")
+    password = forms.CharField(widget=forms.PasswordInput, label="Choose a password")
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Token name", help_text="e.g. CRM sync")
+
+
+class PartnerForm(forms.Form):
+    name = forms.CharField(max_length=200)
+
+
+def apply_errors(form: forms.Form, error) -> None:
+    """Attach an ApplicationError's reasons to the form fields they name."""
+    if not error.errors:
+        form.add_error(None, error.message)
+        return
+    for field, messages in error.errors.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)

@@ -1,0 +1,88 @@
+"""Reads of tenants, memberships and invitations."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from tenancy.context import all_tenants
+from tenancy.models import ApiToken, Invitation, Membership, User, hash_secret
+from tenancy.roles import PARTNER_ROLES
+
+
+def memberships_of(user: User) -> list[Membership]:
+    """The user's own active memberships in active tenants, across tenants: read before any
+    tenant is bound (the membership check, the tenant switcher)."""
+    if not user.is_authenticated:
+        return []
+    with all_tenants(reason="a user's own memberships"):
+        return list(
+            Membership.objects.filter(user=user, is_active=True, tenant__is_active=True)
+            .select_related("tenant", "partner")
+            .order_by("tenant__name")
+        )
+
+
+def membership_for(memberships: list[Membership], tenant_slug: str) -> Membership:
+    """The membership for `tenant_slug` among the user's own, or 404 (the same answer as for a
+    tenant that does not exist)."""
+    for membership in memberships:
+        if membership.tenant.slug == tenant_slug:
+            return membership
+    raise Http404("No such tenant.")
+
+
+def member_list(*, role: str | None = None, search: str = "") -> QuerySet[Membership]:
+    queryset = Membership.objects.select_related("user", "partner").order_by("user__email")
+    if role:
+        queryset = queryset.filter(role=role)
+    if search:
+        queryset = queryset.filter(user__email__icontains=search) | queryset.filter(
+            user__full_name__icontains=search
+        )
+    return queryset
+
+
+def access_membership(actor: Membership, membership_id: int) -> Membership:
+    """A membership of the bound tenant that `actor` may manage, else 404."""
+    queryset = Membership.objects.select_related("user", "partner")
+    if actor.role in PARTNER_ROLES:
+        queryset = queryset.filter(partner_id=actor.partner_id)
+    try:
+        return queryset.get(pk=membership_id)
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such member.") from None
+
+
+def invitation_list(*, status: str | None = Invitation.Status.PENDING) -> QuerySet[Invitation]:
+    queryset = Invitation.objects.select_related("partner", "invited_by")
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def access_invitation(actor: Membership, invitation_id: int) -> Invitation:
+    queryset = Invitation.objects.select_related("partner", "invited_by")
+    if actor.role in PARTNER_ROLES:
+        queryset = queryset.filter(partner_id=actor.partner_id)
+    try:
+        return queryset.get(pk=invitation_id)
+    except (Invitation.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such invitation.") from None
+
+
+def invitation_by_token(token: str) -> Invitation:
+    """The invitation a link carries, in any tenant: the token is the credential. 404 otherwise."""
+    with all_tenants(reason="an invitation link, before its tenant is known"):
+        invitation = (
+            Invitation.objects.select_related("tenant", "partner")
+            .filter(token_hash=hash_secret(token))
+            .first()
+        )
+    if invitation is None:
+        raise Http404("This invitation link is not valid.")
+    return invitation
+
+
+def api_tokens_of(user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True)

@@ -1,0 +1,44 @@
+"""Tenant tasks: a Celery task bound to one tenant for both walls, refusing to run without one."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from celery import shared_task
+from django.db import transaction
+
+from tenancy.context import TenantContextMissing, tenant_scope
+
+QUEUES = ("validation", "fulfillment", "metrics", "notifications")
+
+
+def tenant_task(*, queue: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Declare a task that runs under `tenant_scope(tenant_id)`.
+
+    Call it with keyword arguments only, `tenant_id` among them:
+    `invitation_send_task.delay(tenant_id=7, invitation_id=42)`. A message without a tenant id
+    fails with `TenantContextMissing` before the body runs.
+    """
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}; use one of {QUEUES}")
+
+    def decorate(body: Callable[..., Any]) -> Any:
+        @functools.wraps(body)
+        def run(*args: Any, tenant_id: int | None = None, **kwargs: Any) -> Any:
+            if args:
+                raise TypeError(f"{body.__name__} takes keyword arguments only")
+            if tenant_id is None:
+                raise TenantContextMissing(f"{body.__name__} needs a tenant_id")
+            with tenant_scope(int(tenant_id)):
+                return body(**kwargs)
+
+        return shared_task(name=f"{body.__module__}.{body.__name__}", queue=queue, **options)(run)
+
+    return decorate
+
+
+def enqueue_on_commit(task: Any, **kwargs: Any) -> None:
+    """Send `task` once the current transaction commits; a rolled-back one sends nothing."""
+    transaction.on_commit(lambda: task.apply_async(kwargs=kwargs))

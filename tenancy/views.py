@@ -1,0 +1,320 @@
+"""Pages of the tenancy app: the home and tenant switcher, the dashboard shell, people and
+invitations, tenant settings, invitation links and personal API tokens."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from partners.selectors import partner_list_for
+from tenancy import selectors, services
+from tenancy.errors import ApplicationError
+from tenancy.forms import (
+    AcceptInvitationForm,
+    ApiTokenForm,
+    InvitationForm,
+    MemberRoleForm,
+    TenantSettingsForm,
+    apply_errors,
+)
+from tenancy.models import Membership
+from tenancy.roles import ADMINS, ALL_ROLES, PARTNER_ROLES, STAFF_ROLES, Role
+from tenancy.web import TenantPageMixin
+
+PEOPLE_MANAGERS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER})
+
+
+def tenant_home_url(membership: Membership) -> str:
+    name = "portal_home" if membership.role in PARTNER_ROLES else "dashboard"
+    return reverse(name, args=[membership.tenant.slug])
+
+
+class HomeView(TemplateView):
+    """Signed out: what Uplift is. Signed in: the tenant switcher (straight in with one tenant)."""
+
+    template_name = "home.html"
+
+    def get(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return super().get(request, *args, **kwargs)
+        memberships = selectors.memberships_of(request.user)
+        request.memberships = memberships
+        if len(memberships) == 1 and not request.GET.get("switch"):
+            return redirect(tenant_home_url(memberships[0]))
+        entries = [(m, tenant_home_url(m)) for m in memberships]
+        return self.render_to_response({"entries": entries})
+
+
+def healthz(request) -> JsonResponse:
+    """Liveness for the load balancer: the database and the cache answer."""
+    from django.core.cache import cache
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    cache.get("healthz")
+    return JsonResponse({"status": "ok"})
+
+
+class DashboardView(TenantPageMixin, TemplateView):
+    roles = ALL_ROLES
+    template_name = "dashboard/home.html"
+
+    def get(self, request, *args, **kwargs):
+        if self.membership.role in PARTNER_ROLES:
+            return redirect("portal_home", request.tenant.slug)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        counts = Membership.objects.filter(is_active=True).values_list("role")
+        context["staff_count"] = counts.filter(role__in=STAFF_ROLES).count()
+        context["partner_people_count"] = counts.filter(role__in=PARTNER_ROLES).count()
+        context["partner_count"] = partner_list_for(self.membership).count()
+        context["pending_invitations"] = selectors.invitation_list().count()
+        return context
+
+
+def _invitable_roles(membership: Membership) -> list[tuple[str, str]]:
+    if membership.role == Role.VENDOR_ADMIN:
+        return list(Role.choices)
+    return [(value, label) for value, label in Role.choices if value in PARTNER_ROLES]
+
+
+class MembersView(TenantPageMixin, FormView):
+    """People and pending invitations; the invite form posts here."""
+
+    roles = STAFF_ROLES
+    write_roles = PEOPLE_MANAGERS
+    template_name = "dashboard/members.html"
+
+    def get_form(self, form_class=None):
+        return InvitationForm(
+            **self.get_form_kwargs(),
+            roles=_invitable_roles(self.membership),
+            partners=partner_list_for(self.membership),
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        role = self.request.GET.get("role", "")
+        context["role_filter"] = role
+        context["roles"] = Role.choices
+        context["members"] = selectors.member_list(
+            role=role or None, search=self.request.GET.get("q", "")
+        ).filter(is_active=True)[:500]
+        context["invitations"] = selectors.invitation_list()[:200]
+        context["can_manage"] = self.membership.role in PEOPLE_MANAGERS
+        context["is_admin"] = self.membership.role == Role.VENDOR_ADMIN
+        return context
+
+    def form_valid(self, form):
+        try:
+            invitation = services.invitation_create(actor=self.membership, **form.cleaned_data)
+        except ApplicationError as error:
+            apply_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Invitation to {invitation.email} is on its way.")
+        return redirect("members", self.request.tenant.slug)
+
+
+class MemberRoleView(TenantPageMixin, View):
+    roles = ADMINS
+
+    def post(self, request, tenant_slug, member_id):
+        member = selectors.access_membership(self.membership, member_id)
+        form = MemberRoleForm(request.POST)
+        if form.is_valid():
+            try:
+                services.membership_update(
+                    actor=self.membership, membership=member, role=form.cleaned_data["role"]
+                )
+                messages.success(request, f"{member.user} is now {member.get_role_display()}.")
+            except ApplicationError as error:
+                messages.error(request, error.message)
+        else:
+            messages.error(request, "Choose one of the listed roles.")
+        return redirect("members", tenant_slug)
+
+
+class MemberRemoveView(TenantPageMixin, View):
+    roles = PEOPLE_MANAGERS | {Role.PARTNER_ADMIN}
+
+    def post(self, request, tenant_slug, member_id):
+        member = selectors.access_membership(self.membership, member_id)
+        try:
+            services.membership_deactivate(actor=self.membership, membership=member)
+            messages.success(request, f"{member.user} no longer has access.")
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        return redirect(_people_page(self.membership), tenant_slug)
+
+
+def _people_page(membership: Membership) -> str:
+    return "portal_team" if membership.role in PARTNER_ROLES else "members"
+
+
+class InvitationActionView(TenantPageMixin, View):
+    """POST-only: revoke or resend an invitation."""
+
+    roles = PEOPLE_MANAGERS | {Role.PARTNER_ADMIN}
+    action = "revoke"
+
+    def post(self, request, tenant_slug, invitation_id):
+        invitation = selectors.access_invitation(self.membership, invitation_id)
+        service = (
+            services.invitation_revoke if self.action == "revoke" else services.invitation_resend
+        )
+        try:
+            service(actor=self.membership, invitation=invitation)
+            verb = "withdrawn" if self.action == "revoke" else "sent again"
+            messages.success(request, f"Invitation to {invitation.email} {verb}.")
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        return redirect(_people_page(self.membership), tenant_slug)
+
+
+class TenantSettingsView(TenantPageMixin, FormView):
+    roles = ADMINS
+    template_name = "dashboard/settings.html"
+    form_class = TenantSettingsForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.membership.tenant}
+
+    def form_valid(self, form):
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            services.tenant_update(actor=self.membership, **changed)
+        except ApplicationError as error:
+            apply_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, "Settings saved.")
+        return redirect("tenant_settings", self.request.tenant.slug)
+
+
+class PortalHomeView(TenantPageMixin, TemplateView):
+    roles = PARTNER_ROLES
+    template_name = "portal/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["partner"] = self.membership.partner
+        context["team_size"] = Membership.objects.filter(
+            partner_id=self.membership.partner_id, is_active=True
+        ).count()
+        return context
+
+
+class PortalTeamView(TenantPageMixin, FormView):
+    """A partner admin's own people: reps and admins of their company."""
+
+    roles = PARTNER_ROLES
+    write_roles = frozenset({Role.PARTNER_ADMIN})
+    template_name = "portal/team.html"
+
+    def get_form(self, form_class=None):
+        return InvitationForm(**self.get_form_kwargs(), roles=_invitable_roles(self.membership))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        partner_id = self.membership.partner_id
+        context["members"] = selectors.member_list().filter(partner_id=partner_id, is_active=True)
+        context["invitations"] = selectors.invitation_list().filter(partner_id=partner_id)
+        context["can_manage"] = self.membership.role == Role.PARTNER_ADMIN
+        return context
+
+    def form_valid(self, form):
+        try:
+            invitation = services.invitation_create(actor=self.membership, **form.cleaned_data)
+        except ApplicationError as error:
+            apply_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Invitation to {invitation.email} is on its way.")
+        return redirect("portal_team", self.request.tenant.slug)
+
+
+class InvitationAcceptView(View):
+    """The emailed link. Signed in with the invited address: one click to join. No account yet:
+    name and password, and the account is made. An account exists: sign in first."""
+
+    template_name = "invitation_accept.html"
+
+    def _render(self, request, invitation, form=None, error=None) -> HttpResponse:
+        from django.shortcuts import render
+
+        from tenancy.models import User
+
+        has_account = User.objects.filter(email__iexact=invitation.email).exists()
+        context = {
+            "invitation": invitation,
+            "form": form,
+            "error": error,
+            "has_account": has_account,
+        }
+        if form is None and not request.user.is_authenticated and not has_account:
+            context["form"] = AcceptInvitationForm()
+        return render(request, self.template_name, context, status=400 if error else 200)
+
+    def get(self, request, token):
+        invitation = selectors.invitation_by_token(token)
+        if not invitation.is_open:
+            return self._render(
+                request, invitation, error="This invitation has expired or was withdrawn."
+            )
+        return self._render(request, invitation)
+
+    def post(self, request, token):
+        invitation = selectors.invitation_by_token(token)
+        user = request.user
+        form = None
+        try:
+            if not user.is_authenticated:
+                form = AcceptInvitationForm(request.POST)
+                if not form.is_valid():
+                    return self._render(request, invitation, form=form)
+                user = services.user_create_for_invitation(
+                    invitation=invitation, **form.cleaned_data
+                )
+            membership = services.invitation_accept(invitation=invitation, user=user)
+        except ApplicationError as error:
+            if form is not None:
+                apply_errors(form, error)
+                return self._render(request, invitation, form=form)
+            return self._render(request, invitation, error=error.message)
+        if not request.user.is_authenticated:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome to {invitation.tenant.name}.")
+        membership.tenant = invitation.tenant
+        return redirect(tenant_home_url(membership))
+
+
+class ApiTokensView(LoginRequiredMixin, FormView):
+    template_name = "account/api_tokens.html"
+    form_class = ApiTokenForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["tokens"] = selectors.api_tokens_of(self.request.user)
+        return context
+
+    def form_valid(self, form):
+        token, key = services.api_token_create(
+            user=self.request.user, name=form.cleaned_data["name"]
+        )
+        return self.render_to_response(
+            self.get_context_data(form=ApiTokenForm(), new_key=key, new_token=token)
+        )
+
+
+class ApiTokenRevokeView(LoginRequiredMixin, View):
+    def post(self, request, token_id):
+        services.api_token_revoke(user=request.user, token_id=token_id)
+        messages.success(request, "Token revoked.")
+        return redirect("api_tokens")

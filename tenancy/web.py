@@ -1,0 +1,75 @@
+"""The base of every tenant page: `/t/<tenant_slug>/…`.
+
+The tenant comes from the URL and is bound only after the membership check: a user who is not a
+member gets the same 404 as for a tenant that does not exist. The view, and the rendering of its
+template, run inside `tenant_scope`, one transaction with the tenant set for both walls.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from tenancy.context import tenant_scope
+from tenancy.models import Membership
+from tenancy.roles import STAFF_ROLES
+from tenancy.selectors import membership_for, memberships_of
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def needs_mfa_setup(membership: Membership) -> bool:
+    if not (membership.tenant.require_staff_mfa and membership.role in STAFF_ROLES):
+        return False
+    from allauth.mfa.models import Authenticator
+
+    return not Authenticator.objects.filter(
+        user_id=membership.user_id, type=Authenticator.Type.TOTP
+    ).exists()
+
+
+class TenantPageMixin:
+    """Binds the tenant of the URL for the view. `roles` may read, `write_roles` may change
+    (default: the same)."""
+
+    roles: frozenset[str] = STAFF_ROLES
+    write_roles: frozenset[str] | None = None
+
+    request: HttpRequest
+    membership: Membership
+
+    def allowed_roles(self, method: str) -> frozenset[str]:
+        if method in SAFE_METHODS or self.write_roles is None:
+            return self.roles
+        return self.write_roles
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        memberships = memberships_of(request.user)
+        membership = membership_for(memberships, kwargs["tenant_slug"])
+        request.memberships = memberships
+        request.membership = membership
+        request.tenant = membership.tenant
+        request.tenant_id = membership.tenant_id
+        self.membership = membership
+        if membership.role not in self.allowed_roles(request.method):
+            raise PermissionDenied("Your role does not allow this page.")
+        if needs_mfa_setup(membership):
+            return redirect("mfa_activate_totp")
+        with tenant_scope(membership.tenant):
+            response = super().dispatch(request, *args, **kwargs)
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+            if response.status_code >= 400:
+                transaction.set_rollback(True)
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["membership"] = self.membership
+        context["tenant"] = self.membership.tenant
+        return context

@@ -1,0 +1,132 @@
+"""Shared fixtures: a test database created by the owner role and used by the application role
+(so row-level security is as real as in production), and two fully peopled tenants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dj_database_url
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from partners.models import Partner
+from tenancy.context import tenant_scope
+from tenancy.models import Invitation, Membership, Tenant, User
+from tenancy.roles import Role
+from tests.factories.partners import PartnerFactory
+from tests.factories.tenancy import InvitationFactory, MembershipFactory, TenantFactory
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """Create and migrate the test database as the owner, then hand the connection back to the
+    application role, which owns nothing and cannot bypass row-level security."""
+    from django.db import connections
+    from django.test.utils import setup_databases, teardown_databases
+
+    owner = dj_database_url.parse(settings.DATABASE_OWNER_URL)
+    connection = connections["default"]
+    app_credentials = {key: connection.settings_dict[key] for key in ("USER", "PASSWORD")}
+
+    def as_owner(action):
+        with django_db_blocker.unblock():
+            connection.close()
+            connection.settings_dict.update(USER=owner["USER"], PASSWORD=owner["PASSWORD"])
+            try:
+                return action()
+            finally:
+                connection.close()
+                connection.settings_dict.update(app_credentials)
+
+    def setup():
+        config = setup_databases(
+            verbosity=0, interactive=False, keepdb=django_db_keepdb and not django_db_createdb
+        )
+        with connection.cursor() as cursor:
+            # Test teardown empties tables with TRUNCATE; production never grants it.
+            cursor.execute(
+                f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {settings.APP_DB_ROLE}"
+            )
+        return config
+
+    db_config = as_owner(setup)
+    yield
+    if not django_db_keepdb:
+        as_owner(lambda: teardown_databases(db_config, verbosity=0))
+
+
+@dataclass
+class World:
+    """One tenant with a partner, a person in every role, and a pending invitation."""
+
+    tenant: Tenant
+    partner: Partner
+    other_partner: Partner
+    members: dict[str, Membership] = field(default_factory=dict)
+    invitation: Invitation | None = None
+
+    def user(self, role: str) -> User:
+        return self.members[role].user
+
+    def member(self, role: str) -> Membership:
+        return self.members[role]
+
+
+def build_world(label: str) -> World:
+    tenant = TenantFactory(name=f"{label.title()} Corp", slug=label)
+    partner = PartnerFactory(tenant=tenant, name=f"{label.title()} Partner Ltd")
+    other = PartnerFactory(tenant=tenant, name=f"{label.title()} Other Partner")
+    world = World(tenant=tenant, partner=partner, other_partner=other)
+    for role in Role.values:
+        is_partner_role = role in (Role.PARTNER_ADMIN, Role.PARTNER_REP)
+        world.members[role] = MembershipFactory(
+            tenant=tenant,
+            role=role,
+            partner=partner if is_partner_role else None,
+            user__email=f"{role}@{label}.example",
+        )
+    world.invitation = InvitationFactory(
+        tenant=tenant, email=f"invited@{label}.example", invited_by=world.user(Role.VENDOR_ADMIN)
+    )
+    return world
+
+
+@pytest.fixture
+def alpha(db) -> World:
+    return build_world("alpha")
+
+
+@pytest.fixture
+def bravo(db) -> World:
+    return build_world("bravo")
+
+
+@pytest.fixture
+def worlds(alpha, bravo) -> tuple[World, World]:
+    """Every test that touches data sees two tenants, so a missing filter shows up."""
+    return alpha, bravo
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def client_for(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def scoped():
+    """`with scoped(tenant):` — read tenant-owned rows in a test."""
+    return tenant_scope

@@ -1,0 +1,50 @@
+"""The system check that refuses to start when a model escapes the tenancy convention."""
+
+from django.db import models
+from django.test.utils import isolate_apps
+
+from tenancy.checks import check_tenant_owned_models
+from tenancy.models import Tenant, TenantOwned
+
+
+def _ids(errors) -> set[str]:
+    return {error.id for error in errors}
+
+
+def test_project_models_pass():
+    assert check_tenant_owned_models() == []
+
+
+@isolate_apps("tenancy")
+def test_model_pointing_at_tenant_without_the_base_is_refused(monkeypatch):
+    class Sneaky(models.Model):
+        tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+
+        class Meta:
+            app_label = "tenancy"
+
+        def __str__(self) -> str:
+            return "sneaky"
+
+    from django.apps import apps
+
+    monkeypatch.setattr(apps, "get_models", lambda: [Sneaky])
+    errors = check_tenant_owned_models()
+    assert "tenancy.E001" in _ids(errors)
+
+
+@isolate_apps("tenancy")
+def test_unique_key_without_tenant_is_refused(monkeypatch):
+    class Coupon(TenantOwned):
+        code = models.CharField(max_length=20, unique=True)
+        label = models.CharField(max_length=20)
+
+        class Meta:
+            app_label = "tenancy"
+            constraints = [models.UniqueConstraint(fields=["label"], name="coupon_label")]
+
+    from django.apps import apps
+
+    monkeypatch.setattr(apps, "get_models", lambda: [Coupon])
+    errors = check_tenant_owned_models()
+    assert [e.id for e in errors] == ["tenancy.E003", "tenancy.E003"]
