@@ -12,6 +12,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [
     Queue(name) for name in ("validation", "fulfillment", "metrics", "notifications")
 ]
+app.conf.task_routes = ("tenancy.tasking.route_by_queue_attribute",)
 app.autodiscover_tasks()
 
 

@@ -34,9 +34,16 @@ def tenant_task(*, queue: str, **options: Any) -> Callable[[Callable[..., Any]],
             with tenant_scope(int(tenant_id)):
                 return body(**kwargs)
 
-        return shared_task(name=f"{body.__module__}.{body.__name__}", queue=queue, **options)(run)
+        name = f"{body.__module__}.{body.__name__}"
+        return shared_task(name=name, uplift_queue=queue, **options)(run)
 
     return decorate
+
+
+def route_by_queue_attribute(name, args, kwargs, options, task=None, **kw) -> dict | None:
+    """Celery router: a task's queue is the `uplift_queue` it was declared with."""
+    queue = getattr(task, "uplift_queue", None)
+    return {"queue": queue} if queue else None
 
 
 def enqueue_on_commit(task: Any, **kwargs: Any) -> None:

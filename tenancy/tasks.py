@@ -19,7 +19,7 @@ def invitation_send_task(*, invitation_id: int) -> bool:
     return invitation_send(invitation_id=invitation_id)
 
 
-@shared_task(name="tenancy.tasks.invitations_sweep_task", queue="notifications")
+@shared_task(name="tenancy.tasks.invitations_sweep_task", uplift_queue="notifications")
 def invitations_sweep_task() -> int:
     """Re-queue invitations whose email has not gone out a few minutes after they were made
     (a lost message loses no work). A fan-out job: it reads every tenant's rows."""

@@ -130,3 +130,18 @@ def client_for(user: User) -> APIClient:
 def scoped():
     """`with scoped(tenant):` — read tenant-owned rows in a test."""
     return tenant_scope
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One real worker per test process, for the tests about tasks. Tests that use it need
+    `transactional_db`: the worker reads only what is committed."""
+    from tests.worker import WorkerProcess
+
+    mail_dir = tmp_path_factory.mktemp("worker") / "mail"
+    mail_dir.mkdir()
+    worker = WorkerProcess(mail_dir)
+    with django_db_blocker.unblock():
+        worker.start()
+    yield worker
+    worker.stop()

@@ -1,0 +1,28 @@
+"""The Django admin: platform admins only, reading every tenant through the explicit path."""
+
+from django.test import Client
+
+from tenancy.roles import Role
+from tests.factories.tenancy import UserFactory
+
+
+def test_platform_admin_sees_every_tenants_rows(worlds):
+    admin = UserFactory(email="ops@uplift.example", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin)
+    memberships = client.get("/admin/tenancy/membership/")
+    assert memberships.status_code == 200
+    assert b"Alpha Corp" in memberships.content
+    assert b"Bravo Corp" in memberships.content
+    partners = client.get("/admin/partners/partner/")
+    assert b"Alpha Partner Ltd" in partners.content
+    assert b"Bravo Partner Ltd" in partners.content
+
+
+def test_tenant_people_are_not_let_into_the_admin(worlds):
+    alpha, _ = worlds
+    client = Client()
+    client.force_login(alpha.user(Role.VENDOR_ADMIN))
+    response = client.get("/admin/tenancy/membership/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")

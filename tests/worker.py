@@ -1,0 +1,100 @@
+"""A real Celery worker process on the test database and this test process's Redis database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dj_database_url
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app
+
+QUEUES = "validation,fulfillment,metrics,notifications"
+
+
+class WorkerProcess:
+    def __init__(self, mail_dir: Path) -> None:
+        self.mail_dir = mail_dir
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        app.control.purge()  # messages left in this Redis database by an earlier run
+        database = dj_database_url.parse(settings.DATABASE_URL)
+        database_url = (
+            f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
+            f"{database['PORT']}/{connection.settings_dict['NAME']}"
+        )
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": database_url,
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(self.mail_dir),
+            "SITE_URL": os.environ.get("SITE_URL", "http://testserver"),
+        }
+        name = f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}@%h"
+        self.log = open(self.mail_dir.parent / "worker.log", "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                QUEUES,
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "-n",
+                name,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+        )
+
+    def set_site_url(self, url: str) -> None:
+        """Restart with another SITE_URL (links in emails point at the live server)."""
+        self.stop()
+        os.environ["SITE_URL"] = url
+        self.start()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if self.process:
+            self.log.close()
+        self.process = None
+
+    def log_text(self) -> str:
+        return (self.mail_dir.parent / "worker.log").read_text()
+
+    def mails(self) -> list[str]:
+        return [p.read_text() for p in sorted(self.mail_dir.glob("*.log"))]
+
+    def wait_for_mails(self, count: int, timeout: float = 30) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            mails = self.mails()
+            if len(mails) >= count:
+                return mails
+            time.sleep(0.1)
+        raise AssertionError(
+            f"{count} mails expected, {len(self.mails())} arrived:\n{self.log_text()}"
+        )
