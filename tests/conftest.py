@@ -133,9 +133,8 @@ def scoped():
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """One real worker per test process, for the tests about tasks. Tests that use it need
-    `transactional_db`: the worker reads only what is committed."""
+def _worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One real worker per test process, started by the first test that asks for it."""
     from tests.worker import WorkerProcess
 
     mail_dir = tmp_path_factory.mktemp("worker") / "mail"
@@ -145,3 +144,11 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def celery_worker(_worker_process):
+    """The real worker, with an empty mailbox. Tests that use it need `transactional_db`: the
+    worker reads only what is committed."""
+    _worker_process.clear_mails()
+    return _worker_process

@@ -85,6 +85,10 @@ class WorkerProcess:
     def log_text(self) -> str:
         return (self.mail_dir.parent / "worker.log").read_text()
 
+    def clear_mails(self) -> None:
+        for path in self.mail_dir.glob("*.log"):
+            path.unlink()
+
     def mails(self) -> list[str]:
         return [p.read_text() for p in sorted(self.mail_dir.glob("*.log"))]
 

@@ -7,9 +7,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from tenancy.context import tenant_scope
 from tenancy.models import Membership, Tenant, User
+from tenancy.roles import Role
+from tests.conftest import build_world
+from tests.factories.partners import PartnerFactory
+from tests.factories.tenancy import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -87,3 +92,28 @@ def test_vendor_signs_up_invites_a_rep_who_lands_in_the_portal(
             user=User.objects.get(email="rita@acme.example")
         )
     assert (membership.role, membership.partner.name) == ("partner_rep", "Acme Resellers")
+
+
+def test_partner_search_narrows_the_list_as_you_type(
+    live_server, transactional_db, browser, screenshots
+):
+    alpha = build_world("alpha")
+    for name in ("Northwind Traders", "Northpole Systems", "Southgate IT"):
+        PartnerFactory(tenant=alpha.tenant, name=name)
+    user = alpha.user(Role.CHANNEL_MANAGER)
+    page = browser.new_context(base_url=live_server.url).new_page()
+    page.goto("/accounts/login/")
+    page.fill("#id_login", user.email)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/t/alpha/$"))
+    console_errors = []
+    page.on("console", lambda m: m.type == "error" and console_errors.append(m.text))
+    page.goto("/t/alpha/partners/")
+    page.fill("#q", "north")
+    expect(page.locator("#partner-results tbody tr")).to_have_count(2)
+    assert "q=north" in page.url
+    rows = page.locator("#partner-results tbody tr").all_inner_texts()
+    assert all("North" in row for row in rows)
+    page.screenshot(path=screenshots / "04-partner-search.png", full_page=True)
+    assert console_errors == []  # no blocked script or style: the CSP and the page agree

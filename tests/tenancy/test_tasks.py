@@ -85,3 +85,29 @@ def test_rolled_back_invitation_enqueues_nothing(transactional_db, celery_worker
         assert not Invitation.objects.filter(email="ghost@alpha.example").exists()
     drain_queue(alpha)
     assert not any("ghost@alpha.example" in mail for mail in celery_worker.mails())
+
+
+def test_sweeper_sends_invitations_whose_message_was_lost(transactional_db, celery_worker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenancy.tasks import invitations_sweep_task
+
+    alpha = build_world("alpha")
+    # The factory's invitation was written without its send task, as if the message were lost.
+    with tenant_scope(alpha.tenant):
+        Invitation.objects.filter(pk=alpha.invitation.pk).update(
+            created_at=timezone.now() - timedelta(minutes=10)
+        )
+    assert invitations_sweep_task() == 1
+    mails = celery_worker.wait_for_mails(1)
+    assert alpha.invitation.email in mails[0]
+    drain_queue(alpha)
+    assert invitations_sweep_task() == 0
+
+
+def test_beat_schedule_is_declared_in_code():
+    app.loader.import_default_modules()
+    schedule = app.conf.beat_schedule
+    assert schedule["invitations-sweep"]["task"] == "tenancy.tasks.invitations_sweep_task"
