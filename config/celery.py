@@ -3,14 +3,15 @@
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("uplift")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [
-    Queue(name) for name in ("validation", "fulfillment", "metrics", "notifications")
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("validation", "fulfillment", "metrics", "notifications")
 ]
 app.conf.task_routes = ("tenancy.tasking.route_by_queue_attribute",)
 app.autodiscover_tasks()
