@@ -11,7 +11,7 @@ from partners import selectors, services
 from tenancy.errors import ApplicationError
 from tenancy.forms import PartnerForm, apply_errors
 from tenancy.roles import STAFF_ROLES
-from tenancy.selectors import invitation_list, member_list
+from tenancy.selectors import invitation_list_for, member_list_for
 from tenancy.web import TenantPageMixin
 
 
@@ -48,6 +48,6 @@ class PartnerDetailView(TenantPageMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         partner = selectors.access_partner(self.membership, self.kwargs["partner_id"])
         context["partner"] = partner
-        context["people"] = member_list().filter(partner=partner, is_active=True)
-        context["invitations"] = invitation_list().filter(partner=partner)
+        context["people"] = member_list_for(self.membership, partner_id=partner.pk)
+        context["invitations"] = invitation_list_for(self.membership, partner_id=partner.pk)
         return context

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from tenancy.context import all_tenants
 from tenancy.models import ApiToken, Invitation, Membership, User, hash_secret
-from tenancy.roles import PARTNER_ROLES
+from tenancy.roles import PARTNER_ROLES, STAFF_ROLES
 
 
 def memberships_of(user: User) -> list[Membership]:
@@ -32,41 +32,68 @@ def membership_for(memberships: list[Membership], tenant_slug: str) -> Membershi
     raise Http404("No such tenant.")
 
 
-def member_list(*, role: str | None = None, search: str = "") -> QuerySet[Membership]:
-    queryset = Membership.objects.select_related("user", "partner").order_by("user__email")
+def member_list_for(
+    actor: Membership,
+    *,
+    role: str | None = None,
+    search: str = "",
+    partner_id: int | None = None,
+) -> QuerySet[Membership]:
+    """Active members `actor` may see: everyone for staff, their own company for partner people."""
+    queryset = (
+        Membership.objects.filter(is_active=True)
+        .select_related("user", "partner")
+        .order_by("user__email")
+    )
+    if actor.role in PARTNER_ROLES:
+        queryset = queryset.filter(partner_id=actor.partner_id)
+    if partner_id is not None:
+        queryset = queryset.filter(partner_id=partner_id)
     if role:
         queryset = queryset.filter(role=role)
     if search:
-        queryset = queryset.filter(user__email__icontains=search) | queryset.filter(
-            user__full_name__icontains=search
+        queryset = queryset.filter(
+            Q(user__email__icontains=search) | Q(user__full_name__icontains=search)
         )
     return queryset
 
 
-def access_membership(actor: Membership, membership_id: int) -> Membership:
-    """A membership of the bound tenant that `actor` may manage, else 404."""
-    queryset = Membership.objects.select_related("user", "partner")
-    if actor.role in PARTNER_ROLES:
-        queryset = queryset.filter(partner_id=actor.partner_id)
+def member_counts() -> dict[str, int]:
+    """Active vendor staff and partner people of the bound tenant, in one query."""
+    return Membership.objects.filter(is_active=True).aggregate(
+        staff_count=Count("pk", filter=Q(role__in=sorted(STAFF_ROLES))),
+        partner_people_count=Count("pk", filter=Q(role__in=sorted(PARTNER_ROLES))),
+    )
+
+
+def access_membership(actor: Membership, membership_id: object) -> Membership:
+    """An active member of the bound tenant that `actor` may see, else 404."""
     try:
-        return queryset.get(pk=membership_id)
+        return member_list_for(actor).get(pk=int(membership_id))
     except (Membership.DoesNotExist, ValueError, TypeError):
         raise Http404("No such member.") from None
 
 
-def invitation_list(*, status: str | None = Invitation.Status.PENDING) -> QuerySet[Invitation]:
+def invitation_list_for(
+    actor: Membership,
+    *,
+    status: str | None = Invitation.Status.PENDING,
+    partner_id: int | None = None,
+) -> QuerySet[Invitation]:
+    """Invitations `actor` may see: all for staff, their own company's for partner people."""
     queryset = Invitation.objects.select_related("partner", "invited_by")
+    if actor.role in PARTNER_ROLES:
+        queryset = queryset.filter(partner_id=actor.partner_id)
+    if partner_id is not None:
+        queryset = queryset.filter(partner_id=partner_id)
     if status:
         queryset = queryset.filter(status=status)
     return queryset
 
 
-def access_invitation(actor: Membership, invitation_id: int) -> Invitation:
-    queryset = Invitation.objects.select_related("partner", "invited_by")
-    if actor.role in PARTNER_ROLES:
-        queryset = queryset.filter(partner_id=actor.partner_id)
+def access_invitation(actor: Membership, invitation_id: object) -> Invitation:
     try:
-        return queryset.get(pk=invitation_id)
+        return invitation_list_for(actor, status=None).get(pk=int(invitation_id))
     except (Invitation.DoesNotExist, ValueError, TypeError):
         raise Http404("No such invitation.") from None
 

@@ -15,7 +15,7 @@ from partners.models import Partner
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, NotPermitted
 from tenancy.models import ApiToken, Invitation, Membership, Tenant, User, hash_secret
-from tenancy.roles import PARTNER_ROLES, STAFF_ROLES, Role
+from tenancy.roles import ADMINS, PARTNER_ROLES, STAFF_ROLES, Role
 from tenancy.tasking import enqueue_on_commit
 
 INVITATION_LIFETIME = timedelta(days=14)
@@ -48,7 +48,7 @@ def tenant_create(*, name: str, owner: User, default_currency: str = "USD") -> T
 
 
 def tenant_update(*, actor: Membership, **changes: object) -> Tenant:
-    require_role(actor, STAFF_ROLES & {Role.VENDOR_ADMIN})
+    require_role(actor, ADMINS)
     tenant = actor.tenant
     allowed = {"name", "default_currency", "time_zone", "require_staff_mfa"}
     unknown = set(changes) - allowed
@@ -220,9 +220,7 @@ def user_create_for_invitation(*, invitation: Invitation, full_name: str, passwo
         validate_password(password, user=candidate)
     except ValidationError as exc:
         raise ApplicationError(" ".join(exc.messages), field="password") from None
-    with transaction.atomic():
-        user = User.objects.create_user(invitation.email, password, full_name=full_name.strip())
-        return user
+    return User.objects.create_user(invitation.email, password, full_name=full_name.strip())
 
 
 def _check_manages(actor: Membership, role: str, partner_id: int | None) -> None:

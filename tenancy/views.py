@@ -8,7 +8,7 @@ from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView, TemplateView
@@ -24,7 +24,7 @@ from tenancy.forms import (
     TenantSettingsForm,
     apply_errors,
 )
-from tenancy.models import Membership
+from tenancy.models import Membership, User
 from tenancy.roles import ADMINS, ALL_ROLES, PARTNER_ROLES, STAFF_ROLES, Role
 from tenancy.web import TenantPageMixin
 
@@ -73,11 +73,9 @@ class DashboardView(TenantPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        counts = Membership.objects.filter(is_active=True).values_list("role")
-        context["staff_count"] = counts.filter(role__in=STAFF_ROLES).count()
-        context["partner_people_count"] = counts.filter(role__in=PARTNER_ROLES).count()
+        context.update(selectors.member_counts())
         context["partner_count"] = partner_list_for(self.membership).count()
-        context["pending_invitations"] = selectors.invitation_list().count()
+        context["pending_invitations"] = selectors.invitation_list_for(self.membership).count()
         return context
 
 
@@ -106,10 +104,10 @@ class MembersView(TenantPageMixin, FormView):
         role = self.request.GET.get("role", "")
         context["role_filter"] = role
         context["roles"] = Role.choices
-        context["members"] = selectors.member_list(
-            role=role or None, search=self.request.GET.get("q", "")
-        ).filter(is_active=True)[:500]
-        context["invitations"] = selectors.invitation_list()[:200]
+        context["members"] = selectors.member_list_for(
+            self.membership, role=role or None, search=self.request.GET.get("q", "")
+        )[:500]
+        context["invitations"] = selectors.invitation_list_for(self.membership)[:200]
         context["can_manage"] = self.membership.role in PEOPLE_MANAGERS
         context["is_admin"] = self.membership.role == Role.VENDOR_ADMIN
         return context
@@ -206,9 +204,7 @@ class PortalHomeView(TenantPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["partner"] = self.membership.partner
-        context["team_size"] = Membership.objects.filter(
-            partner_id=self.membership.partner_id, is_active=True
-        ).count()
+        context["team_size"] = selectors.member_list_for(self.membership).count()
         return context
 
 
@@ -224,9 +220,8 @@ class PortalTeamView(TenantPageMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        partner_id = self.membership.partner_id
-        context["members"] = selectors.member_list().filter(partner_id=partner_id, is_active=True)
-        context["invitations"] = selectors.invitation_list().filter(partner_id=partner_id)
+        context["members"] = selectors.member_list_for(self.membership)
+        context["invitations"] = selectors.invitation_list_for(self.membership)
         context["can_manage"] = self.membership.role == Role.PARTNER_ADMIN
         return context
 
@@ -247,10 +242,6 @@ class InvitationAcceptView(View):
     template_name = "invitation_accept.html"
 
     def _render(self, request, invitation, form=None, error=None) -> HttpResponse:
-        from django.shortcuts import render
-
-        from tenancy.models import User
-
         has_account = User.objects.filter(email__iexact=invitation.email).exists()
         context = {
             "invitation": invitation,
@@ -291,7 +282,6 @@ class InvitationAcceptView(View):
         if not request.user.is_authenticated:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to {invitation.tenant.name}.")
-        membership.tenant = invitation.tenant
         return redirect(tenant_home_url(membership))
 
 

@@ -62,10 +62,7 @@ class MemberViewSet(
     ordering_fields = ["created_at", "user__email"]
 
     def list_queryset(self):
-        queryset = selectors.member_list().filter(is_active=True)
-        if self.membership.partner_id:
-            queryset = queryset.filter(partner_id=self.membership.partner_id)
-        return queryset
+        return selectors.member_list_for(self.membership)
 
     def get_object(self):
         return selectors.access_membership(self.membership, self.kwargs["member_id"])
@@ -97,10 +94,7 @@ class InvitationViewSet(
     filterset_fields = ["status", "role"]
 
     def list_queryset(self):
-        queryset = selectors.invitation_list(status=None)
-        if self.membership.partner_id:
-            queryset = queryset.filter(partner_id=self.membership.partner_id)
-        return queryset
+        return selectors.invitation_list_for(self.membership, status=None)
 
     def get_object(self):
         return selectors.access_invitation(self.membership, self.kwargs["invitation_id"])
