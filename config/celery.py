@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -24,6 +25,10 @@ def _register_schedules(sender: Celery, **kwargs) -> None:
         "invitations-sweep": {
             "task": "tenancy.tasks.invitations_sweep_task",
             "schedule": 300.0,
+        },
+        "programs-auto-enroll-nightly": {
+            "task": "incentives.tasks.programs_auto_enroll_sweep_task",
+            "schedule": crontab(hour=2, minute=15),
         },
     }
 

@@ -1,20 +1,119 @@
-"""Channel partner companies."""
+"""Channel partner companies and the tier ladder each tenant defines."""
+
+from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from tenancy.models import TenantOwned
+
+
+class PartnerType(models.TextChoices):
+    DISTRIBUTOR = "distributor", "Distributor"
+    RESELLER = "reseller", "Reseller"
+    VAR = "var", "VAR"
+    MSP = "msp", "MSP"
+    REFERRAL = "referral", "Referral partner"
+    DEALER = "dealer", "Dealer"
+    CONTRACTOR = "contractor", "Contractor"
+
+
+class Stage(models.TextChoices):
+    """Stage of development: new partners get enablement goals, established ones revenue goals."""
+
+    NEW = "new", "New"
+    DEVELOPING = "developing", "Developing"
+    ESTABLISHED = "established", "Established"
+
+
+class Segment(models.TextChoices):
+    """Engagement segment: achievers perform, believers are willing but not yet performing,
+    deceivers promise without delivering."""
+
+    ACHIEVER = "achiever", "Achiever"
+    BELIEVER = "believer", "Believer"
+    DECEIVER = "deceiver", "Deceiver"
+    UNASSESSED = "unassessed", "Unassessed"
+
+
+class PartnerStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+
+
+class Tier(TenantOwned):
+    """A rung of the tenant's partner ladder, e.g. Registered → Silver → Gold → Platinum."""
+
+    name = models.CharField(max_length=60)
+    rank = models.PositiveSmallIntegerField(help_text="Position on the ladder; 1 is the lowest.")
+
+    class Meta:
+        ordering = ["rank", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="tier_name_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Partner(TenantOwned):
     """A channel partner company of one vendor tenant."""
 
     name = models.CharField(max_length=200)
+    type = models.CharField(
+        max_length=20, choices=PartnerType.choices, default=PartnerType.RESELLER
+    )
+    tier = models.ForeignKey(
+        Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="partners"
+    )
+    region = models.CharField(max_length=60, blank=True)
+    territory = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2, e.g. DE.")
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW)
+    segment = models.CharField(max_length=20, choices=Segment.choices, default=Segment.UNASSESSED)
+    channel_manager = models.ForeignKey(
+        "tenancy.Membership",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The channel account manager (a vendor staff member).",
+    )
+    status = models.CharField(
+        max_length=10, choices=PartnerStatus.choices, default=PartnerStatus.ACTIVE
+    )
+    external_id = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The partner's id in the CRM; CSV imports match on it.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["tenant", "name"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "external_id"],
+                condition=~Q(external_id=""),
+                name="partner_external_id_per_tenant",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "name", "id"]),
+            models.Index(fields=["tenant", "type"]),
+            models.Index(fields=["tenant", "tier"]),
+            models.Index(fields=["tenant", "region"]),
+            models.Index(fields=["tenant", "territory"]),
+            models.Index(fields=["tenant", "country"]),
+            models.Index(fields=["tenant", "stage"]),
+            models.Index(fields=["tenant", "segment"]),
+            models.Index(fields=["tenant", "status"]),
+            models.Index(fields=["tenant", "channel_manager"]),
+            models.Index(fields=["tenant", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.name

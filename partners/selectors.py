@@ -1,23 +1,99 @@
-"""Reads of partner companies."""
+"""Reads of partner companies and tiers."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from partners.models import Partner
+from partners.models import Partner, Tier
 from tenancy.models import Membership
 from tenancy.roles import PARTNER_ROLES
 
+SORTS = {
+    "name": ("name", "pk"),
+    "-name": ("-name", "-pk"),
+    "created": ("created_at", "pk"),
+    "-created": ("-created_at", "-pk"),
+    "tier": ("tier__rank", "name", "pk"),
+    "-tier": ("-tier__rank", "name", "pk"),
+    "region": ("region", "name", "pk"),
+    "stage": ("stage", "name", "pk"),
+}
 
-def partner_list_for(actor: Membership, *, search: str = "") -> QuerySet[Partner]:
-    """Partners `actor` may see: all of the tenant's for staff, their own for partner people."""
-    queryset = Partner.objects.all()
+
+@dataclass
+class PartnerFilters:
+    """Every attribute a partner list can be narrowed by; empty means any."""
+
+    search: str = ""
+    types: list[str] = field(default_factory=list)
+    tiers: list[int] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    territories: list[str] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)
+    stages: list[str] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    channel_manager: int | None = None
+    sort: str = "name"
+
+    @classmethod
+    def from_query(cls, params, *, me: Membership | None = None) -> PartnerFilters:
+        """From a query string: ?q=&type=var&type=msp&tier=3&region=EMEA&mine=1&sort=-name."""
+
+        def ints(name: str) -> list[int]:
+            return [int(v) for v in params.getlist(name) if str(v).isdigit()]
+
+        manager = None
+        if params.get("mine") and me is not None:
+            manager = me.pk
+        elif str(params.get("channel_manager", "")).isdigit():
+            manager = int(params["channel_manager"])
+        return cls(
+            search=params.get("q", "").strip(),
+            types=[v for v in params.getlist("type") if v],
+            tiers=ints("tier"),
+            regions=[v for v in params.getlist("region") if v],
+            territories=[v for v in params.getlist("territory") if v],
+            countries=[v.upper() for v in params.getlist("country") if v],
+            stages=[v for v in params.getlist("stage") if v],
+            segments=[v for v in params.getlist("segment") if v],
+            statuses=[v for v in params.getlist("status") if v],
+            channel_manager=manager,
+            sort=params.get("sort", "name") if params.get("sort") in SORTS else "name",
+        )
+
+
+def partner_list_for(
+    actor: Membership, filters: PartnerFilters | None = None, *, search: str = ""
+) -> QuerySet[Partner]:
+    """Partners `actor` may see, filtered and sorted: all of the tenant's for staff, their own
+    for partner people."""
+    filters = filters or PartnerFilters(search=search)
+    queryset = Partner.objects.select_related("tier", "channel_manager__user")
     if actor.role in PARTNER_ROLES:
         queryset = queryset.filter(pk=actor.partner_id)
-    if search:
-        queryset = queryset.filter(name__icontains=search)
-    return queryset.order_by("name", "pk")
+    if filters.search:
+        queryset = queryset.filter(
+            Q(name__icontains=filters.search) | Q(external_id__iexact=filters.search)
+        )
+    for values, lookup in (
+        (filters.types, "type__in"),
+        (filters.tiers, "tier_id__in"),
+        (filters.regions, "region__in"),
+        (filters.territories, "territory__in"),
+        (filters.countries, "country__in"),
+        (filters.stages, "stage__in"),
+        (filters.segments, "segment__in"),
+        (filters.statuses, "status__in"),
+    ):
+        if values:
+            queryset = queryset.filter(**{lookup: values})
+    if filters.channel_manager is not None:
+        queryset = queryset.filter(channel_manager_id=filters.channel_manager)
+    return queryset.order_by(*SORTS[filters.sort])
 
 
 def access_partner(actor: Membership, partner_id: object) -> Partner:
@@ -25,3 +101,24 @@ def access_partner(actor: Membership, partner_id: object) -> Partner:
         return partner_list_for(actor).get(pk=int(partner_id))
     except (Partner.DoesNotExist, ValueError, TypeError):
         raise Http404("No such partner.") from None
+
+
+def tier_list() -> QuerySet[Tier]:
+    return Tier.objects.order_by("rank", "name")
+
+
+def access_tier(tier_id: object) -> Tier:
+    try:
+        return tier_list().get(pk=int(tier_id))
+    except (Tier.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such tier.") from None
+
+
+def distinct_values(field_name: str) -> list[str]:
+    """The values in use for a free-text attribute (region, territory, country), for filters."""
+    return list(
+        Partner.objects.exclude(**{field_name: ""})
+        .order_by(field_name)
+        .values_list(field_name, flat=True)
+        .distinct()
+    )

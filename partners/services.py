@@ -1,29 +1,164 @@
-"""Writes of partner companies."""
+"""Writes of partner companies and the tier ladder."""
 
 from __future__ import annotations
 
-from partners.models import Partner
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage, Tier
+from tenancy.audit import changes_between, record_event, snapshot
 from tenancy.errors import ApplicationError
 from tenancy.models import Membership
-from tenancy.roles import Role
+from tenancy.roles import STAFF_ROLES, Role
 from tenancy.services import require_role
+from tenancy.tasking import enqueue_on_commit
 
 PARTNER_EDITORS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER})
+PARTNER_FIELDS = [
+    "name",
+    "type",
+    "tier",
+    "region",
+    "territory",
+    "country",
+    "stage",
+    "segment",
+    "channel_manager",
+    "status",
+    "external_id",
+]
+CHOICES = {
+    "type": PartnerType.values,
+    "stage": Stage.values,
+    "segment": Segment.values,
+    "status": PartnerStatus.values,
+}
 
 
-def partner_create(*, actor: Membership, name: str) -> Partner:
+def clean_partner_fields(data: dict) -> dict:
+    """Normalise and check partner attributes; raises ApplicationError naming the field."""
+    cleaned = {}
+    for key, value in data.items():
+        if key not in PARTNER_FIELDS:
+            raise ApplicationError(f"Unknown partner field {key!r}.", field=key)
+        if isinstance(value, str):
+            value = value.strip()
+        if key == "name" and not value:
+            raise ApplicationError("Enter the partner's name.", field="name")
+        if key in CHOICES and value not in CHOICES[key]:
+            raise ApplicationError(
+                f"Unknown {key} {value!r}; choose from {', '.join(CHOICES[key])}.", field=key
+            )
+        if key == "country" and value:
+            value = value.upper()
+            if len(value) != 2 or not value.isalpha():
+                raise ApplicationError("Use a two-letter country code, e.g. DE.", field="country")
+        if key == "tier" and value is not None and not isinstance(value, Tier):
+            raise ApplicationError("Choose a tier of this workspace.", field="tier")
+        is_manager = isinstance(value, Membership) and value.role in STAFF_ROLES
+        if key == "channel_manager" and value is not None and not is_manager:
+            raise ApplicationError(
+                "The channel account manager is a vendor staff member.", field="channel_manager"
+            )
+        cleaned[key] = "" if value is None and key not in ("tier", "channel_manager") else value
+    return cleaned
+
+
+def _queue_eligibility_sync(partner: Partner) -> None:
+    from incentives.tasks import programs_auto_enroll_task
+
+    enqueue_on_commit(programs_auto_enroll_task, tenant_id=partner.tenant_id)
+
+
+def _save(partner: Partner) -> None:
+    try:
+        with transaction.atomic():
+            partner.save()
+    except IntegrityError:
+        raise ApplicationError(
+            f"Another partner already has the CRM id {partner.external_id!r}.", field="external_id"
+        ) from None
+
+
+def partner_create(*, actor: Membership, **data) -> Partner:
     require_role(actor, PARTNER_EDITORS)
-    name = (name or "").strip()
-    if not name:
-        raise ApplicationError("Enter the partner's name.", field="name")
-    return Partner.objects.create(name=name)
-
-
-def partner_update(*, actor: Membership, partner: Partner, name: str) -> Partner:
-    require_role(actor, PARTNER_EDITORS)
-    name = (name or "").strip()
-    if not name:
-        raise ApplicationError("Enter the partner's name.", field="name")
-    partner.name = name
-    partner.save(update_fields=["name"])
+    data.setdefault("name", "")
+    partner = Partner(**clean_partner_fields(data))
+    with transaction.atomic():
+        _save(partner)
+        record_event(
+            partner,
+            action="created",
+            actor=actor.user,
+            changes=changes_between({}, snapshot(partner, PARTNER_FIELDS)),
+        )
+        _queue_eligibility_sync(partner)
     return partner
+
+
+def partner_update(*, actor: Membership, partner: Partner, **changes) -> Partner:
+    require_role(actor, PARTNER_EDITORS)
+    cleaned = clean_partner_fields(changes)
+    with transaction.atomic():
+        partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        before = snapshot(partner, PARTNER_FIELDS)
+        for key, value in cleaned.items():
+            setattr(partner, key, value)
+        diff = changes_between(before, snapshot(partner, PARTNER_FIELDS))
+        if not diff:
+            return partner
+        _save(partner)
+        record_event(partner, action="updated", actor=actor.user, changes=diff)
+        _queue_eligibility_sync(partner)
+    return partner
+
+
+def tier_create(*, actor: Membership, name: str) -> Tier:
+    """A new rung at the top of the ladder."""
+    require_role(actor, {Role.VENDOR_ADMIN})
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("Name the tier.", field="name")
+    with transaction.atomic():
+        top = Tier.objects.select_for_update().aggregate(top=Max("rank"))["top"] or 0
+        if Tier.objects.filter(name__iexact=name).exists():
+            raise ApplicationError(f"There is a tier called {name} already.", field="name")
+        tier = Tier.objects.create(name=name, rank=top + 1)
+        record_event(tier, action="created", actor=actor.user, changes={"name": [None, name]})
+    return tier
+
+
+def tier_update(*, actor: Membership, tier: Tier, name: str) -> Tier:
+    require_role(actor, {Role.VENDOR_ADMIN})
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("Name the tier.", field="name")
+    if Tier.objects.filter(name__iexact=name).exclude(pk=tier.pk).exists():
+        raise ApplicationError(f"There is a tier called {name} already.", field="name")
+    with transaction.atomic():
+        before, tier.name = tier.name, name
+        tier.save(update_fields=["name"])
+        record_event(tier, action="renamed", actor=actor.user, changes={"name": [before, name]})
+    return tier
+
+
+def tier_reorder(*, actor: Membership, tier_ids: list[int]) -> list[Tier]:
+    """Set the ladder's order, lowest first; every tier must be named once."""
+    require_role(actor, {Role.VENDOR_ADMIN})
+    with transaction.atomic():
+        tiers = {t.pk: t for t in Tier.objects.select_for_update()}
+        if sorted(map(int, tier_ids)) != sorted(tiers):
+            raise ApplicationError("List every tier exactly once, lowest first.", field="order")
+        for rank, tier_id in enumerate(map(int, tier_ids), start=1):
+            tiers[tier_id].rank = rank
+        Tier.objects.bulk_update(tiers.values(), ["rank"])
+    return sorted(tiers.values(), key=lambda t: t.rank)
+
+
+def tier_delete(*, actor: Membership, tier: Tier) -> None:
+    require_role(actor, {Role.VENDOR_ADMIN})
+    if Partner.objects.filter(tier=tier).exists():
+        raise ApplicationError(f"Partners are on {tier.name}; move them to another tier first.")
+    with transaction.atomic():
+        record_event(tier, action="deleted", actor=actor.user, changes={"name": [tier.name, None]})
+        tier.delete()

@@ -257,3 +257,24 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class AuditEvent(TenantOwned):
+    """One change to a tenant's record: who, when, what (see `tenancy.audit`)."""
+
+    entity = models.CharField(max_length=60)  # app_label.model
+    entity_id = models.BigIntegerField()
+    action = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    changes = models.JSONField(default=dict, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["tenant", "entity", "entity_id", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.entity}#{self.entity_id} {self.action}"

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "csp",
     "tenancy",
     "partners",
+    "incentives",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,169 @@
+"""Incentive programs, their terms, the partners they require and the partners enrolled."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from tenancy.models import TenantOwned
+
+
+class ProgramKind(models.TextChoices):
+    SPIFF = "spiff", "SPIFF"
+    REBATE = "rebate", "Rebate"
+    POINTS = "points", "Points"
+    BEHAVIOUR = "behaviour", "Behaviour reward"
+    MDF = "mdf", "MDF"
+
+
+class ProgramStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    CLOSED = "closed", "Closed"
+
+
+class EnrollmentMode(models.TextChoices):
+    OPEN = "open", "Open: eligible partners enroll themselves"
+    INVITATION = "invitation", "Invitation: only invited partners enroll"
+    AUTOMATIC = "automatic", "Automatic: every eligible partner is enrolled"
+
+
+class Program(TenantOwned):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=ProgramKind.choices)
+    status = models.CharField(
+        max_length=10, choices=ProgramStatus.choices, default=ProgramStatus.DRAFT
+    )
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    claim_window_days = models.PositiveIntegerField(
+        default=30, help_text="Days after the sale (or activity) that a claim is accepted."
+    )
+    currency = models.CharField(
+        max_length=3,
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code.")],
+    )
+    budget = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    # {"types": [...], "tiers": [tier ids], "regions": [...], "territories": [...],
+    #  "countries": [...], "stages": [...], "segments": [...]}; an empty or missing list is "any".
+    eligibility = models.JSONField(default=dict, blank=True)
+    enrollment_mode = models.CharField(
+        max_length=12, choices=EnrollmentMode.choices, default=EnrollmentMode.OPEN
+    )
+    required_partners = models.ManyToManyField(
+        "partners.Partner", through="RequiredPartner", related_name="+", blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="program_period_ordered"
+            ),
+            models.CheckConstraint(condition=Q(budget__gte=0), name="program_budget_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status"]),
+            models.Index(fields=["tenant", "starts_on"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RequiredPartner(TenantOwned):
+    """A partner that must enroll for the program to succeed."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "program", "partner"], name="required_partner_once"
+            )
+        ]
+
+
+class ProgramTerms(TenantOwned):
+    """One version of a program's terms, in Markdown. Versions are never edited: a change is a
+    new version, which partners accept again."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="terms_versions")
+    version = models.PositiveIntegerField()
+    body = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "program", "version"], name="terms_version_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program} terms v{self.version}"
+
+
+class EnrollmentStatus(models.TextChoices):
+    INVITED = "invited", "Invited"
+    ENROLLED = "enrolled", "Enrolled"
+    REACCEPT = "reaccept", "Terms to re-accept"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Enrollment(TenantOwned):
+    """A partner in a program. Counts as enrolled only in status `enrolled`."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=EnrollmentStatus.choices)
+    terms = models.ForeignKey(
+        ProgramTerms,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The terms version accepted.",
+    )
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_from = models.GenericIPAddressField(null=True, blank=True)
+    automatic = models.BooleanField(default=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    invited_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "program", "partner"], name="enrollment_once_per_program"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "program", "status"]),
+            models.Index(fields=["tenant", "partner", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} in {self.program_id}: {self.status}"

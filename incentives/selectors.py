@@ -1,0 +1,157 @@
+"""Reads of programs and enrollments, and the live program figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from incentives.eligibility import eligibility_q
+from incentives.models import (
+    Enrollment,
+    EnrollmentMode,
+    EnrollmentStatus,
+    Program,
+    ProgramStatus,
+    ProgramTerms,
+    RequiredPartner,
+)
+from partners.models import Partner
+from tenancy.models import Membership
+from tenancy.roles import PARTNER_ROLES
+
+
+def program_list_for(
+    actor: Membership, *, status: str | None = None, kind: str | None = None, search: str = ""
+) -> QuerySet[Program]:
+    """Staff see every program; partner people see the active and paused ones open to their
+    company or that it is enrolled in (see `programs_for_partner`)."""
+    if actor.role in PARTNER_ROLES:
+        return programs_for_partner(actor.partner)
+    queryset = Program.objects.all()
+    if status:
+        queryset = queryset.filter(status=status)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if search:
+        queryset = queryset.filter(name__icontains=search)
+    return queryset.order_by("-starts_on", "name", "pk")
+
+
+def access_program(actor: Membership, program_id: object) -> Program:
+    try:
+        return program_list_for(actor).get(pk=int(program_id))
+    except (Program.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such program.") from None
+
+
+def programs_for_partner(partner: Partner) -> QuerySet[Program]:
+    """Live programs the partner can see: those it has an enrollment in (any status), and open
+    programs whatever its eligibility (the page tells it why it cannot enroll)."""
+    enrolled = Enrollment.objects.filter(program=OuterRef("pk"), partner=partner)
+    return (
+        Program.objects.filter(status__in=[ProgramStatus.ACTIVE, ProgramStatus.PAUSED])
+        .filter(Q(enrollment_mode=EnrollmentMode.OPEN) | Exists(enrolled))
+        .order_by("-starts_on", "name", "pk")
+    )
+
+
+def enrollment_of(program: Program, partner: Partner) -> Enrollment | None:
+    return (
+        Enrollment.objects.filter(program=program, partner=partner).select_related("terms").first()
+    )
+
+
+def enrollments_by_program(partner: Partner, programs: list[Program]) -> dict[int, Enrollment]:
+    rows = Enrollment.objects.filter(partner=partner, program__in=programs)
+    return {row.program_id: row for row in rows}
+
+
+def enrollment_list_for(
+    actor: Membership, *, program: Program | None = None, status: str | None = None
+) -> QuerySet[Enrollment]:
+    queryset = Enrollment.objects.select_related("partner", "program", "terms", "accepted_by")
+    if actor.role in PARTNER_ROLES:
+        queryset = queryset.filter(partner_id=actor.partner_id)
+    if program is not None:
+        queryset = queryset.filter(program=program)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("partner__name", "pk")
+
+
+def access_enrollment(actor: Membership, enrollment_id: object) -> Enrollment:
+    try:
+        return enrollment_list_for(actor).get(pk=int(enrollment_id))
+    except (Enrollment.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such enrollment.") from None
+
+
+def terms_versions(program: Program) -> QuerySet[ProgramTerms]:
+    return ProgramTerms.objects.filter(program=program).select_related("created_by")
+
+
+@dataclass(frozen=True)
+class ProgramFigures:
+    eligible: int
+    enrolled: int
+    required: int
+    required_enrolled: int
+
+    @property
+    def enrollment_rate(self) -> float | None:
+        """|eligible ∩ enrolled| / |eligible|; None ("no data") when nothing is eligible."""
+        return self.enrolled / self.eligible if self.eligible else None
+
+    @property
+    def required_rate(self) -> float | None:
+        return self.required_enrolled / self.required if self.required else None
+
+
+def program_figures(programs: list[Program]) -> dict[int, ProgramFigures]:
+    """Live figures for a page of programs in three statements, whatever the number of
+    partners: one scan of partners counting each program's eligible set with a FILTER clause,
+    one of enrollments for eligible ∩ enrolled, one of required partners."""
+    if not programs:
+        return {}
+    eligible = Partner.objects.aggregate(
+        **{f"p{p.pk}": Count("pk", filter=eligibility_q(p.eligibility)) for p in programs}
+    )
+    enrolled = Enrollment.objects.filter(
+        program__in=programs, status=EnrollmentStatus.ENROLLED
+    ).aggregate(
+        **{
+            f"p{p.pk}": Count(
+                "pk", filter=Q(program_id=p.pk) & eligibility_q(p.eligibility, prefix="partner__")
+            )
+            for p in programs
+        }
+    )
+    required = {
+        row["program_id"]: row
+        for row in RequiredPartner.objects.filter(program__in=programs)
+        .values("program_id")
+        .annotate(
+            total=Count("pk"),
+            enrolled=Count(
+                "pk",
+                filter=Exists(
+                    Enrollment.objects.filter(
+                        program_id=OuterRef("program_id"),
+                        partner_id=OuterRef("partner_id"),
+                        status=EnrollmentStatus.ENROLLED,
+                    )
+                ),
+            ),
+        )
+    }
+    return {
+        p.pk: ProgramFigures(
+            eligible=eligible[f"p{p.pk}"],
+            enrolled=enrolled[f"p{p.pk}"],
+            required=required.get(p.pk, {}).get("total", 0),
+            required_enrolled=required.get(p.pk, {}).get("enrolled", 0),
+        )
+        for p in programs
+    }

@@ -1,0 +1,277 @@
+"""Writes of programs and their terms. Each change is one transaction with its history row;
+background work is queued on commit."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from incentives.eligibility import clean_eligibility
+from incentives.models import (
+    Enrollment,
+    EnrollmentMode,
+    EnrollmentStatus,
+    Program,
+    ProgramKind,
+    ProgramStatus,
+    ProgramTerms,
+    RequiredPartner,
+)
+from partners.models import Partner
+from tenancy.audit import changes_between, record_event, snapshot
+from tenancy.errors import ApplicationError
+from tenancy.models import Membership
+from tenancy.roles import Role
+from tenancy.services import require_role
+from tenancy.tasking import enqueue_on_commit
+
+PROGRAM_EDITORS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER})
+
+EDITABLE = {
+    ProgramStatus.DRAFT: {
+        "name",
+        "description",
+        "kind",
+        "starts_on",
+        "ends_on",
+        "claim_window_days",
+        "currency",
+        "budget",
+        "eligibility",
+        "enrollment_mode",
+    },
+    # Once partners can act on a program its nature is fixed; its reach, money and end may move.
+    ProgramStatus.ACTIVE: {
+        "name",
+        "description",
+        "ends_on",
+        "claim_window_days",
+        "budget",
+        "eligibility",
+    },
+    ProgramStatus.PAUSED: {
+        "name",
+        "description",
+        "ends_on",
+        "claim_window_days",
+        "budget",
+        "eligibility",
+    },
+    ProgramStatus.CLOSED: set(),
+}
+TRANSITIONS = {
+    "activate": ({ProgramStatus.DRAFT, ProgramStatus.PAUSED}, ProgramStatus.ACTIVE),
+    "pause": ({ProgramStatus.ACTIVE}, ProgramStatus.PAUSED),
+    "close": ({ProgramStatus.ACTIVE, ProgramStatus.PAUSED}, ProgramStatus.CLOSED),
+}
+HISTORY_FIELDS = [
+    "name",
+    "description",
+    "kind",
+    "status",
+    "starts_on",
+    "ends_on",
+    "claim_window_days",
+    "currency",
+    "budget",
+    "eligibility",
+    "enrollment_mode",
+]
+
+
+def _clean_program_fields(data: dict, *, tenant_currency: str) -> dict:
+    cleaned = dict(data)
+    if "name" in cleaned:
+        cleaned["name"] = (cleaned["name"] or "").strip()
+        if not cleaned["name"]:
+            raise ApplicationError("Name the program.", field="name")
+    if "kind" in cleaned and cleaned["kind"] not in ProgramKind.values:
+        raise ApplicationError(f"Choose a kind: {', '.join(ProgramKind.values)}.", field="kind")
+    if "enrollment_mode" in cleaned and cleaned["enrollment_mode"] not in EnrollmentMode.values:
+        raise ApplicationError(
+            f"Choose a mode: {', '.join(EnrollmentMode.values)}.", field="enrollment_mode"
+        )
+    if "budget" in cleaned:
+        try:
+            budget = Decimal(str(cleaned["budget"]))
+        except (InvalidOperation, ValueError):
+            raise ApplicationError(
+                "Enter the budget as an amount, e.g. 25000.00.", field="budget"
+            ) from None
+        if budget < 0 or budget != budget.quantize(Decimal("0.01")):
+            raise ApplicationError("The budget is zero or more, to the cent.", field="budget")
+        cleaned["budget"] = budget
+    if "claim_window_days" in cleaned:
+        days = cleaned["claim_window_days"]
+        if not isinstance(days, int) or days < 0 or days > 3650:
+            raise ApplicationError("The claim window is 0 to 3650 days.", field="claim_window_days")
+    if "currency" in cleaned:
+        currency = (cleaned["currency"] or tenant_currency).upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise ApplicationError("Use a three-letter currency code, e.g. EUR.", field="currency")
+        cleaned["currency"] = currency
+    if "eligibility" in cleaned:
+        cleaned["eligibility"] = clean_eligibility(cleaned["eligibility"])
+    for name in ("starts_on", "ends_on"):
+        if name in cleaned and not isinstance(cleaned[name], date):
+            raise ApplicationError("Enter a date.", field=name)
+    return cleaned
+
+
+def _check_period(program: Program) -> None:
+    if program.ends_on < program.starts_on:
+        raise ApplicationError("The program ends on or after the day it starts.", field="ends_on")
+
+
+def program_create(*, actor: Membership, **data) -> Program:
+    require_role(actor, PROGRAM_EDITORS)
+    required = {"name", "kind", "starts_on", "ends_on", "budget"}
+    missing = sorted(required - {k for k, v in data.items() if v not in (None, "")})
+    if missing:
+        raise ApplicationError(
+            "Required: " + ", ".join(missing) + ".",
+            errors={name: ["This field is required."] for name in missing},
+        )
+    data.setdefault("currency", actor.tenant.default_currency)
+    cleaned = _clean_program_fields(data, tenant_currency=actor.tenant.default_currency)
+    program = Program(created_by=actor.user, status=ProgramStatus.DRAFT, **cleaned)
+    _check_period(program)
+    with transaction.atomic():
+        program.save()
+        record_event(
+            program,
+            action="created",
+            actor=actor.user,
+            changes=changes_between({}, snapshot(program, HISTORY_FIELDS)),
+        )
+    return program
+
+
+def program_update(*, actor: Membership, program: Program, **changes) -> Program:
+    """Change the fields the program's state allows; anything else is refused by name."""
+    require_role(actor, PROGRAM_EDITORS)
+    allowed = EDITABLE[ProgramStatus(program.status)]
+    locked = sorted(
+        k for k, v in changes.items() if k not in allowed and getattr(program, k, v) != v
+    )
+    if locked:
+        state = program.get_status_display().lower()
+        raise ApplicationError(
+            f"A {state} program's {', '.join(locked)} cannot change.",
+            errors={name: [f"Cannot change while the program is {state}."] for name in locked},
+        )
+    cleaned = _clean_program_fields(
+        {k: v for k, v in changes.items() if k in allowed}, tenant_currency=program.currency
+    )
+    with transaction.atomic():
+        program = Program.objects.select_for_update().get(pk=program.pk)
+        before = snapshot(program, HISTORY_FIELDS)
+        for key, value in cleaned.items():
+            setattr(program, key, value)
+        _check_period(program)
+        diff = changes_between(before, snapshot(program, HISTORY_FIELDS))
+        if not diff:
+            return program
+        program.save()
+        record_event(program, action="updated", actor=actor.user, changes=diff)
+        if "eligibility" in diff and program.enrollment_mode == EnrollmentMode.AUTOMATIC:
+            queue_auto_enroll(program)
+    return program
+
+
+def program_transition(*, actor: Membership, program: Program, action: str) -> Program:
+    """activate | pause | close, each allowed only from the states in TRANSITIONS."""
+    require_role(actor, PROGRAM_EDITORS)
+    if action not in TRANSITIONS:
+        raise ApplicationError(f"Unknown action {action!r}.", field="action")
+    sources, target = TRANSITIONS[action]
+    with transaction.atomic():
+        program = Program.objects.select_for_update().get(pk=program.pk)
+        if program.status not in sources:
+            allowed = " or ".join(str(ProgramStatus(s).label).lower() for s in sorted(sources))
+            raise ApplicationError(
+                f"Only a {allowed} program can {action}; this one is "
+                f"{program.get_status_display().lower()}.",
+                code="invalid_transition",
+            )
+        needs_terms = program.enrollment_mode != EnrollmentMode.AUTOMATIC
+        if target == ProgramStatus.ACTIVE and needs_terms and current_terms(program) is None:
+            raise ApplicationError(
+                "Publish the program's terms before it opens to partners.", field="terms"
+            )
+        before = program.status
+        program.status = target
+        program.save(update_fields=["status", "updated_at"])
+        record_event(program, action=action, actor=actor.user, changes={"status": [before, target]})
+        if target == ProgramStatus.ACTIVE and program.enrollment_mode == EnrollmentMode.AUTOMATIC:
+            queue_auto_enroll(program)
+    return program
+
+
+def current_terms(program: Program) -> ProgramTerms | None:
+    return ProgramTerms.objects.filter(program=program).order_by("-version").first()
+
+
+def terms_publish(*, actor: Membership, program: Program, body: str) -> ProgramTerms:
+    """A new terms version. Partners who accepted an earlier one must accept it again."""
+    require_role(actor, PROGRAM_EDITORS)
+    body = (body or "").strip()
+    if not body:
+        raise ApplicationError("Write the terms.", field="body")
+    if program.status == ProgramStatus.CLOSED:
+        raise ApplicationError("A closed program's terms cannot change.")
+    with transaction.atomic():
+        Program.objects.select_for_update().get(pk=program.pk)  # one publisher at a time
+        latest = ProgramTerms.objects.filter(program=program).aggregate(v=Max("version"))["v"] or 0
+        terms = ProgramTerms.objects.create(
+            program=program, version=latest + 1, body=body, created_by=actor.user
+        )
+        moved = Enrollment.objects.filter(
+            program=program, status=EnrollmentStatus.ENROLLED, terms__isnull=False
+        ).update(status=EnrollmentStatus.REACCEPT, updated_at=timezone.now())
+        record_event(
+            program,
+            action="terms_published",
+            actor=actor.user,
+            changes={"terms_version": [latest or None, terms.version]},
+            note=f"{moved} enrollments must accept the new terms" if moved else "",
+        )
+    return terms
+
+
+def required_partners_set(*, actor: Membership, program: Program, partner_ids: list[int]) -> int:
+    require_role(actor, PROGRAM_EDITORS)
+    if program.status == ProgramStatus.CLOSED:
+        raise ApplicationError("A closed program cannot change.")
+    ids = set(Partner.objects.filter(pk__in=partner_ids).values_list("pk", flat=True))
+    missing = sorted(set(map(int, partner_ids)) - ids)
+    if missing:
+        raise ApplicationError(
+            f"No such partner: {', '.join(map(str, missing))}.", field="required_partners"
+        )
+    with transaction.atomic():
+        current = set(
+            RequiredPartner.objects.filter(program=program).values_list("partner_id", flat=True)
+        )
+        RequiredPartner.objects.filter(program=program).exclude(partner_id__in=ids).delete()
+        RequiredPartner.objects.bulk_create(
+            [RequiredPartner(program=program, partner_id=pid) for pid in sorted(ids - current)]
+        )
+        if ids != current:
+            record_event(
+                program,
+                action="required_partners",
+                actor=actor.user,
+                changes={"required_partners": [sorted(current), sorted(ids)]},
+            )
+    return len(ids)
+
+
+def queue_auto_enroll(program: Program) -> None:
+    from incentives.tasks import programs_auto_enroll_task
+
+    enqueue_on_commit(programs_auto_enroll_task, tenant_id=program.tenant_id, program_id=program.pk)

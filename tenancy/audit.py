@@ -1,0 +1,68 @@
+"""History: who changed what and when, on the tenant's records.
+
+An own table rather than a history library: one row an action with the changed fields as
+`{field: [old, new]}`, written by the service in the same transaction as the change, scoped and
+row-level secured like every tenant-owned table (a per-model shadow table would need each shadow
+model to be tenant-owned too)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import models
+
+from tenancy.models import AuditEvent, User
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, object]:
+    """The values of `fields` on `obj`, as they would be shown in history."""
+    out = {}
+    for name in fields:
+        value = getattr(obj, name)
+        display = getattr(obj, f"get_{name}_display", None)
+        out[name] = display() if callable(display) else _plain(value)
+    return out
+
+
+def changes_between(before: dict[str, object], after: dict[str, object]) -> dict[str, list]:
+    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+
+
+def record_event(
+    obj: models.Model,
+    *,
+    action: str,
+    actor: User | None,
+    changes: dict | None = None,
+    note: str = "",
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        entity=obj._meta.label_lower,
+        entity_id=obj.pk,
+        action=action,
+        actor=actor,
+        changes=changes or {},
+        note=note,
+    )
+
+
+def history_of(obj: models.Model, limit: int = 100):
+    return (
+        AuditEvent.objects.filter(entity=obj._meta.label_lower, entity_id=obj.pk)
+        .select_related("actor")
+        .order_by("-at", "-pk")[:limit]
+    )
