@@ -1,16 +1,19 @@
-"""`/api/v1/`: one router for every tenant resource, under `t/<tenant_slug>/`."""
+"""`/api/v1/`: one router for every tenant resource, under `t/<tenant_slug>/`; each app
+registers its own view sets."""
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from partners.api.views import PartnerViewSet
-from tenancy.api.views import InvitationViewSet, MeApi, MemberViewSet, TenantDetailApi
+from incentives.api.urls import register as register_incentives
+from partners.api.urls import register as register_partners
+from tenancy.api.urls import register as register_tenancy
+from tenancy.api.views import MeApi, TenantDetailApi
 
 router = SimpleRouter(use_regex_path=False)
-router.register("members", MemberViewSet, basename="member")
-router.register("invitations", InvitationViewSet, basename="invitation")
-router.register("partners", PartnerViewSet, basename="partner")
+register_tenancy(router)
+register_partners(router)
+register_incentives(router)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -117,3 +117,46 @@ class Partner(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PartnerImport(TenantOwned):
+    """One upload of a CRM export: processed by a worker, row by row, upserting on the CRM id.
+    Good rows are kept whatever happens to bad ones; `errors` lists each bad row's number,
+    column and reason."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    file_name = models.CharField(max_length=255)
+    content = models.TextField(help_text="The uploaded CSV, as text.")
+    content_sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    # [{"row": 7, "column": "tier", "message": "No tier called 'Goldd'."}, ...]
+    errors = models.JSONField(default=list, blank=True)
+    failure = models.TextField(blank=True, help_text="Why the whole file could not be read.")
+    created_by = models.ForeignKey(
+        "tenancy.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0

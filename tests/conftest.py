@@ -10,11 +10,13 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from partners.models import Partner
+from incentives.models import Enrollment, Program
+from partners.models import Partner, PartnerImport, Tier
 from tenancy.context import tenant_scope
 from tenancy.models import Invitation, Membership, Tenant, User
 from tenancy.roles import Role
-from tests.factories.partners import PartnerFactory
+from tests.factories.incentives import EnrollmentFactory, ProgramFactory, ProgramTermsFactory
+from tests.factories.partners import PartnerFactory, TierFactory
 from tests.factories.tenancy import InvitationFactory, MembershipFactory, TenantFactory
 
 
@@ -65,13 +67,18 @@ def django_db_setup(
 
 @dataclass
 class World:
-    """One tenant with a partner, a person in every role, and a pending invitation."""
+    """One tenant with a tier ladder, partners, a person in every role, a pending invitation, an
+    active program with terms and an enrollment, and a finished partner import."""
 
     tenant: Tenant
     partner: Partner
     other_partner: Partner
     members: dict[str, Membership] = field(default_factory=dict)
     invitation: Invitation | None = None
+    tier: Tier | None = None
+    program: Program | None = None
+    enrollment: Enrollment | None = None
+    partner_import: PartnerImport | None = None
 
     def user(self, role: str) -> User:
         return self.members[role].user
@@ -82,9 +89,10 @@ class World:
 
 def build_world(label: str) -> World:
     tenant = TenantFactory(name=f"{label.title()} Corp", slug=label)
-    partner = PartnerFactory(tenant=tenant, name=f"{label.title()} Partner Ltd")
+    tier = TierFactory(tenant=tenant, name=f"{label.title()} Gold", rank=1)
+    partner = PartnerFactory(tenant=tenant, name=f"{label.title()} Partner Ltd", tier=tier)
     other = PartnerFactory(tenant=tenant, name=f"{label.title()} Other Partner")
-    world = World(tenant=tenant, partner=partner, other_partner=other)
+    world = World(tenant=tenant, partner=partner, other_partner=other, tier=tier)
     for role in Role.values:
         is_partner_role = role in (Role.PARTNER_ADMIN, Role.PARTNER_REP)
         world.members[role] = MembershipFactory(
@@ -96,6 +104,18 @@ def build_world(label: str) -> World:
     world.invitation = InvitationFactory(
         tenant=tenant, email=f"invited@{label}.example", invited_by=world.user(Role.VENDOR_ADMIN)
     )
+    world.program = ProgramFactory(tenant=tenant, name=f"{label.title()} Q3 SPIFF")
+    terms = ProgramTermsFactory(program=world.program)
+    world.enrollment = EnrollmentFactory(
+        program=world.program,
+        partner=partner,
+        terms=terms,
+        accepted_by=world.user(Role.PARTNER_ADMIN),
+    )
+    with tenant_scope(tenant):
+        world.partner_import = PartnerImport.objects.create(
+            file_name=f"{label}-crm.csv", content="name\n", content_sha256="0" * 64, status="done"
+        )
     return world
 
 

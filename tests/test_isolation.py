@@ -33,6 +33,10 @@ OBJECT_KWARGS: dict[str, Callable[[World], int]] = {
     "member_id": lambda a: a.member(Role.PARTNER_REP).pk,
     "invitation_id": lambda a: a.invitation.pk,
     "partner_id": lambda a: a.partner.pk,
+    "tier_id": lambda a: a.tier.pk,
+    "import_id": lambda a: a.partner_import.pk,
+    "program_id": lambda a: a.program.pk,
+    "enrollment_id": lambda a: a.enrollment.pk,
 }
 
 # Routes outside /t/<tenant_slug>/ and /api/v1/t/<tenant_slug>/: each says how it is covered.
@@ -139,7 +143,15 @@ def assert_same(first, second, context) -> None:
 
 
 def alpha_markers(alpha: World) -> list[str]:
-    return [alpha.tenant.name, alpha.partner.name, alpha.other_partner.name, "@alpha.example"]
+    return [
+        alpha.tenant.name,
+        alpha.partner.name,
+        alpha.other_partner.name,
+        alpha.tier.name,
+        alpha.program.name,
+        alpha.partner_import.file_name,
+        "@alpha.example",
+    ]
 
 
 def call(client: Client, method: str, url: str, payload: dict) -> object:

@@ -4,7 +4,7 @@ from rest_framework import mixins, status
 from rest_framework.response import Response
 
 from partners import selectors, services
-from partners.api.serializers import PartnerSerializer
+from partners.api.serializers import PartnerSerializer, TierSerializer
 from tenancy.api.base import TenantViewSet
 from tenancy.roles import ALL_ROLES
 
@@ -41,3 +41,17 @@ class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
             name=serializer.validated_data.get("name", partner.name),
         )
         return Response(self.get_serializer(partner).data)
+
+
+class TierViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """The tenant's partner tier ladder, lowest first."""
+
+    roles = ALL_ROLES
+    serializer_class = TierSerializer
+    lookup_url_kwarg = "tier_id"
+
+    def list_queryset(self):
+        return selectors.tier_list()
+
+    def get_object(self):
+        return selectors.access_tier(self.kwargs["tier_id"])

@@ -1,0 +1,2 @@
+def register(router) -> None:
+    """Programs and enrollments (incentives.api.views)."""

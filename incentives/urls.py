@@ -1,0 +1,3 @@
+"""Dashboard and portal pages of incentive programs."""
+
+tenant_urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of the partner CSV import and export."""
+
+tenant_urlpatterns: list = []
