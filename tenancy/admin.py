@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from tenancy.models import ApiToken, Invitation, Membership, Tenant, User
+from tenancy.models import ApiToken, AuditEvent, Invitation, Membership, Tenant, User
 
 
 @admin.register(Tenant)
@@ -55,3 +55,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["name", "user__email", "prefix"]
     readonly_fields = ["prefix", "key_hash", "last_used_at"]
     raw_id_fields = ["user"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "tenant", "entity", "entity_id", "action", "actor"]
+    list_filter = ["entity", "action", "tenant"]
+    list_select_related = ["tenant", "actor"]
+    readonly_fields = ["tenant", "entity", "entity_id", "action", "actor", "at", "changes", "note"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # history is never edited

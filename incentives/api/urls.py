@@ -1,2 +1,6 @@
+from incentives.api.views import EnrollmentViewSet, ProgramViewSet
+
+
 def register(router) -> None:
-    """Programs and enrollments (incentives.api.views)."""
+    router.register("programs", ProgramViewSet, basename="program")
+    router.register("enrollments", EnrollmentViewSet, basename="enrollment")

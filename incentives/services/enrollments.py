@@ -190,6 +190,7 @@ def auto_enroll(*, program_id: int | None = None) -> int:
         eligible = (
             Partner.objects.filter(eligibility_q(program.eligibility))
             .exclude(pk__in=Enrollment.objects.filter(program=program).values("partner_id"))
+            .order_by()
             .values("pk")
         )
         select_sql, select_params = eligible.query.sql_with_params()
@@ -199,7 +200,7 @@ def auto_enroll(*, program_id: int | None = None) -> int:
             sql = (
                 "INSERT INTO incentives_enrollment (tenant_id, program_id, partner_id, status,"  # noqa: S608
                 " automatic, accepted_at, created_at, updated_at)"
-                " SELECT %s, %s, eligible.id, %s, true, %s, %s, %s"
+                " SELECT %s, %s, eligible.pk, %s, true, %s, %s, %s"
                 f" FROM ({select_sql}) AS eligible ON CONFLICT DO NOTHING"
             )
             cursor.execute(

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from incentives.models import Enrollment, EnrollmentMode, Program, ProgramKind, ProgramTerms
+
+
+class FiguresSerializer(serializers.Serializer):
+    eligible = serializers.IntegerField()
+    enrolled = serializers.IntegerField()
+    required = serializers.IntegerField()
+    required_enrolled = serializers.IntegerField()
+    enrollment_rate = serializers.FloatField(allow_null=True, help_text="null: nothing eligible")
+    required_rate = serializers.FloatField(allow_null=True, help_text="null: nothing required")
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=ProgramKind.choices)
+    enrollment_mode = serializers.ChoiceField(choices=EnrollmentMode.choices, required=False)
+    budget = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    eligibility = serializers.JSONField(required=False)
+    current_terms_version = serializers.IntegerField(read_only=True, allow_null=True)
+    figures = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Program
+        fields = [
+            "id",
+            "name",
+            "description",
+            "kind",
+            "status",
+            "starts_on",
+            "ends_on",
+            "claim_window_days",
+            "currency",
+            "budget",
+            "eligibility",
+            "enrollment_mode",
+            "current_terms_version",
+            "figures",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "status", "created_at", "updated_at"]
+        extra_kwargs = {"currency": {"required": False}}
+
+    @extend_schema_field(FiguresSerializer(allow_null=True))
+    def get_figures(self, program) -> dict | None:
+        """Live figures, for staff; None for partner people."""
+        figures = self.context.get("figures", {}).get(program.pk)
+        if figures is None:
+            return None
+        return {
+            "eligible": figures.eligible,
+            "enrolled": figures.enrolled,
+            "required": figures.required,
+            "required_enrolled": figures.required_enrolled,
+            "enrollment_rate": figures.enrollment_rate,
+            "required_rate": figures.required_rate,
+        }
+
+
+class TransitionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["activate", "pause", "close"])
+
+
+class TermsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProgramTerms
+        fields = ["id", "version", "body", "created_at"]
+        read_only_fields = ["id", "version", "created_at"]
+
+
+class PartnerIdsSerializer(serializers.Serializer):
+    partner_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_null=True,
+        required=False,
+        help_text="Omit or null for every eligible partner (invite only).",
+    )
+
+
+class InviteResultSerializer(serializers.Serializer):
+    invited = serializers.IntegerField()
+    ineligible = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+
+
+class AcceptSerializer(serializers.Serializer):
+    terms_version = serializers.IntegerField(min_value=1)
+
+
+class EnrollmentSerializer(serializers.ModelSerializer):
+    partner_name = serializers.CharField(source="partner.name", read_only=True)
+    program_name = serializers.CharField(source="program.name", read_only=True)
+    terms_version = serializers.IntegerField(source="terms.version", read_only=True, default=None)
+    accepted_by = serializers.EmailField(source="accepted_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = Enrollment
+        fields = [
+            "id",
+            "program",
+            "program_name",
+            "partner",
+            "partner_name",
+            "status",
+            "automatic",
+            "terms_version",
+            "accepted_by",
+            "accepted_at",
+            "accepted_from",
+            "invited_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+from django.db.models import Max
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from incentives import selectors
+from incentives.api.serializers import (
+    AcceptSerializer,
+    EnrollmentSerializer,
+    InviteResultSerializer,
+    PartnerIdsSerializer,
+    ProgramSerializer,
+    TermsSerializer,
+    TransitionSerializer,
+)
+from incentives.services import enrollments as enrollment_services
+from incentives.services import programs as program_services
+from tenancy.api.base import TenantViewSet
+from tenancy.roles import ALL_ROLES, PARTNER_ROLES, STAFF_ROLES, Role
+
+PARTNER_ACTIONS = {"enroll", "decline", "withdraw"}
+
+
+class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Incentive programs. Staff see every program with its live figures; partner people see
+    the programs open to their company and never the figures of others."""
+
+    roles = ALL_ROLES
+    write_roles = program_services.PROGRAM_EDITORS
+    serializer_class = ProgramSerializer
+    lookup_url_kwarg = "program_id"
+
+    def allowed_roles(self, method):
+        if self.action in PARTNER_ACTIONS:
+            return frozenset({Role.PARTNER_ADMIN})
+        if self.action == "terms" and method == "GET":
+            return ALL_ROLES
+        return super().allowed_roles(method)
+
+    def list_queryset(self):
+        params = self.request.query_params
+        return selectors.program_list_for(
+            self.membership,
+            status=params.get("status"),
+            kind=params.get("kind"),
+            search=params.get("q", ""),
+        ).annotate(current_terms_version=Max("terms_versions__version"))
+
+    def get_object(self):
+        program = selectors.access_program(self.membership, self.kwargs["program_id"])
+        program.current_terms_version = getattr(
+            program_services.current_terms(program), "version", None
+        )
+        return program
+
+    def _figures(self, programs) -> dict:
+        if self.membership.role in PARTNER_ROLES:
+            return {}
+        return selectors.program_figures(list(programs))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=["draft", "active", "paused", "closed"]),
+            OpenApiParameter("kind", str, enum=["spiff", "rebate", "points", "behaviour", "mdf"]),
+            OpenApiParameter("q", str, description="Search in the name."),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.list_queryset())
+        context = {**self.get_serializer_context(), "figures": self._figures(page)}
+        data = ProgramSerializer(page, many=True, context=context).data
+        return self.get_paginated_response(data)
+
+    def retrieve(self, request, *args, **kwargs):
+        program = self.get_object()
+        context = {**self.get_serializer_context(), "figures": self._figures([program])}
+        return Response(ProgramSerializer(program, context=context).data)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        program = program_services.program_create(
+            actor=self.membership, **serializer.validated_data
+        )
+        program.current_terms_version = None
+        return Response(self.get_serializer(program).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        program = self.get_object()
+        serializer = self.get_serializer(program, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        program = program_services.program_update(
+            actor=self.membership, program=program, **serializer.validated_data
+        )
+        return self.retrieve(request, *args, **kwargs)
+
+    @extend_schema(request=TransitionSerializer, responses=ProgramSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request, *args, **kwargs):
+        program = self.get_object()  # an unknown program is a 404 before the body is read
+        serializer = TransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        program_services.program_transition(
+            actor=self.membership, program=program, **serializer.validated_data
+        )
+        return self.retrieve(request, *args, **kwargs)
+
+    @extend_schema(methods=["GET"], responses=TermsSerializer(many=True))
+    @extend_schema(methods=["POST"], request=TermsSerializer, responses=TermsSerializer)
+    @action(detail=True, methods=["get", "post"])
+    def terms(self, request, *args, **kwargs):
+        """GET: every terms version, newest first. POST: publish a new version."""
+        program = self.get_object()
+        if request.method == "GET":
+            return Response(TermsSerializer(selectors.terms_versions(program), many=True).data)
+        serializer = TermsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        terms = program_services.terms_publish(
+            actor=self.membership, program=program, body=serializer.validated_data["body"]
+        )
+        return Response(TermsSerializer(terms).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PartnerIdsSerializer, responses=PartnerIdsSerializer)
+    @action(detail=True, methods=["put"], url_path="required-partners")
+    def required_partners(self, request, *args, **kwargs):
+        program = self.get_object()
+        serializer = PartnerIdsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ids = serializer.validated_data.get("partner_ids") or []
+        program_services.required_partners_set(
+            actor=self.membership, program=program, partner_ids=ids
+        )
+        return Response({"partner_ids": sorted(set(ids))})
+
+    @extend_schema(request=PartnerIdsSerializer, responses=InviteResultSerializer)
+    @action(detail=True, methods=["post"])
+    def invite(self, request, *args, **kwargs):
+        """Invite the given partners, or every eligible one when `partner_ids` is omitted."""
+        program = self.get_object()
+        serializer = PartnerIdsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = enrollment_services.enrollment_invite(
+            actor=self.membership,
+            program=program,
+            partner_ids=serializer.validated_data.get("partner_ids"),
+        )
+        return Response(result)
+
+    @extend_schema(request=AcceptSerializer, responses=EnrollmentSerializer)
+    @action(detail=True, methods=["post"])
+    def enroll(self, request, *args, **kwargs):
+        """Accept the current terms for the caller's company (partner admins)."""
+        program = self.get_object()
+        serializer = AcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        enrollment = enrollment_services.enrollment_accept(
+            actor=self.membership,
+            program=program,
+            terms_version=serializer.validated_data["terms_version"],
+            ip=request.META.get("REMOTE_ADDR"),
+        )
+        return Response(EnrollmentSerializer(enrollment).data)
+
+    @extend_schema(request=None, responses=EnrollmentSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request, *args, **kwargs):
+        enrollment = enrollment_services.enrollment_decline(
+            actor=self.membership, program=self.get_object()
+        )
+        return Response(EnrollmentSerializer(enrollment).data)
+
+    @extend_schema(request=None, responses=EnrollmentSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, *args, **kwargs):
+        enrollment = enrollment_services.enrollment_withdraw(
+            actor=self.membership, program=self.get_object()
+        )
+        return Response(EnrollmentSerializer(enrollment).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("program", int),
+            OpenApiParameter(
+                "status", str, enum=["invited", "enrolled", "reaccept", "declined", "withdrawn"]
+            ),
+            OpenApiParameter("partner", int),
+        ]
+    )
+)
+class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Enrollments: staff see all, partner people their own company's."""
+
+    roles = STAFF_ROLES | PARTNER_ROLES
+    serializer_class = EnrollmentSerializer
+    lookup_url_kwarg = "enrollment_id"
+
+    def list_queryset(self):
+        params = self.request.query_params
+        queryset = selectors.enrollment_list_for(self.membership, status=params.get("status"))
+        for name in ("program", "partner"):
+            value = params.get(name, "")
+            if value.isdigit():
+                queryset = queryset.filter(**{f"{name}_id": int(value)})
+        return queryset
+
+    def get_object(self):
+        return selectors.access_enrollment(self.membership, self.kwargs["enrollment_id"])
