@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from incentives.eligibility import eligibility_q
@@ -18,7 +18,7 @@ from incentives.models import (
     RequiredPartner,
 )
 from partners.models import Partner
-from tenancy.models import Membership
+from tenancy.models import AuditEvent, Membership
 from tenancy.roles import PARTNER_ROLES
 
 
@@ -86,6 +86,32 @@ def access_enrollment(actor: Membership, enrollment_id: object) -> Enrollment:
         return enrollment_list_for(actor).get(pk=int(enrollment_id))
     except (Enrollment.DoesNotExist, ValueError, TypeError):
         raise Http404("No such enrollment.") from None
+
+
+def required_partners_of(program: Program) -> QuerySet[Partner]:
+    return (
+        Partner.objects.filter(
+            pk__in=RequiredPartner.objects.filter(program=program).values("partner_id")
+        )
+        .select_related("tier")
+        .order_by("name", "pk")
+    )
+
+
+def program_history(program: Program, *, limit: int = 100) -> QuerySet[AuditEvent]:
+    """The program's own history and its enrollments', newest first, in one query; enrollment
+    rows carry the partner's name."""
+    enrollment_ids = Enrollment.objects.filter(program=program).values("pk")
+    partner_name = Enrollment.objects.filter(pk=OuterRef("entity_id")).values("partner__name")
+    return (
+        AuditEvent.objects.filter(
+            Q(entity=program._meta.label_lower, entity_id=program.pk)
+            | Q(entity=Enrollment._meta.label_lower, entity_id__in=enrollment_ids)
+        )
+        .annotate(partner_name=Subquery(partner_name[:1]))
+        .select_related("actor")
+        .order_by("-at", "-pk")[:limit]
+    )
 
 
 def terms_versions(program: Program) -> QuerySet[ProgramTerms]:

@@ -14,7 +14,8 @@ _redis_db = 2 + int(_worker.removeprefix("gw"))  # the master (gw-1) gets 1, gw0
 REDIS_URL = env("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/") + f"/{_redis_db}"
 
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
-DATABASES["default"]["TEST"] = {"NAME": "test_uplift"}
+# TEST_DATABASE_NAME keeps --reuse-db runs of several checkouts on one server apart.
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", "test_uplift")}
 
 CACHES = {
     "default": {

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from incentives.eligibility import clean_eligibility
+from incentives.eligibility import clean_eligibility, describe_eligibility
 from incentives.models import (
     Enrollment,
     EnrollmentMode,
@@ -83,6 +83,13 @@ HISTORY_FIELDS = [
 ]
 
 
+def _history_view(program: Program) -> dict[str, object]:
+    """What history shows of a program: eligibility in words (tier names, not ids)."""
+    view = snapshot(program, HISTORY_FIELDS)
+    view["eligibility"] = describe_eligibility(program.eligibility)
+    return view
+
+
 def _clean_program_fields(data: dict, *, tenant_currency: str) -> dict:
     cleaned = dict(data)
     if "name" in cleaned:
@@ -146,7 +153,7 @@ def program_create(*, actor: Membership, **data) -> Program:
             program,
             action="created",
             actor=actor.user,
-            changes=changes_between({}, snapshot(program, HISTORY_FIELDS)),
+            changes=changes_between({}, _history_view(program)),
         )
     return program
 
@@ -169,11 +176,11 @@ def program_update(*, actor: Membership, program: Program, **changes) -> Program
     )
     with transaction.atomic():
         program = Program.objects.select_for_update().get(pk=program.pk)
-        before = snapshot(program, HISTORY_FIELDS)
+        before = _history_view(program)
         for key, value in cleaned.items():
             setattr(program, key, value)
         _check_period(program)
-        diff = changes_between(before, snapshot(program, HISTORY_FIELDS))
+        diff = changes_between(before, _history_view(program))
         if not diff:
             return program
         program.save()

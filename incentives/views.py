@@ -1,0 +1,315 @@
+"""Dashboard pages of incentive programs: the list with live figures, the program form, and the
+program page with its transitions, terms, required partners, enrollments and history."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import BooleanField, ExpressionWrapper
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from incentives import selectors
+from incentives.eligibility import describe_eligibility, eligibility_q
+from incentives.forms import (
+    PROGRAM_FIELDS,
+    PartnerIdsForm,
+    ProgramForm,
+    TermsForm,
+    apply_program_errors,
+)
+from incentives.models import (
+    EnrollmentMode,
+    EnrollmentStatus,
+    Program,
+    ProgramKind,
+    ProgramStatus,
+)
+from incentives.services import enrollments as enrollment_services
+from incentives.services import programs as program_services
+from partners.selectors import distinct_values, partner_list_for, tier_list
+from tenancy.errors import ApplicationError
+from tenancy.roles import STAFF_ROLES
+from tenancy.web import TenantPageMixin
+
+EDITORS = program_services.PROGRAM_EDITORS
+ACTION_LABELS = {"activate": "Activate", "pause": "Pause", "close": "Close"}
+ACTION_DONE = {"activate": "activated", "pause": "paused", "close": "closed"}
+PICKER_LIMIT = 200
+HISTORY_LIMIT = 100
+
+
+def _choice(value: str | None, allowed: list[str]) -> str:
+    return value if value in allowed else ""
+
+
+class ProgramListView(TenantPageMixin, TemplateView):
+    """Every program of the tenant, filtered, 25 a page, each with its live figures."""
+
+    roles = STAFF_ROLES
+    template_name = "incentives/list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        params = self.request.GET
+        status = _choice(params.get("status"), ProgramStatus.values)
+        kind = _choice(params.get("kind"), ProgramKind.values)
+        search = params.get("q", "").strip()
+        programs = selectors.program_list_for(
+            self.membership, status=status or None, kind=kind or None, search=search
+        )
+        page = Paginator(programs, 25).get_page(params.get("page"))
+        figures = selectors.program_figures(list(page.object_list))
+        context.update(
+            page=page,
+            rows=[(program, figures[program.pk]) for program in page.object_list],
+            status=status,
+            kind=kind,
+            search=search,
+            statuses=ProgramStatus.choices,
+            kinds=ProgramKind.choices,
+            can_edit=self.membership.role in EDITORS,
+        )
+        return context
+
+
+class ProgramFormMixin(TenantPageMixin):
+    """The program form with its choices: the tenant's tier ladder and the region, territory
+    and country values its partners hold."""
+
+    roles = EDITORS
+    template_name = "incentives/form.html"
+    locked: frozenset[str] = frozenset()
+
+    def get_form(self, form_class=None):
+        return ProgramForm(
+            **self.get_form_kwargs(),
+            tiers=[(tier.pk, tier.name) for tier in tier_list()],
+            values={
+                "regions": distinct_values("region"),
+                "territories": distinct_values("territory"),
+                "countries": distinct_values("country"),
+            },
+            locked=self.locked,
+        )
+
+    def saved(self, program: Program, verb: str):
+        messages.success(self.request, f"{program.name} {verb}.")
+        return redirect("program_detail", self.request.tenant.slug, program.pk)
+
+
+class ProgramCreateView(ProgramFormMixin, FormView):
+    def get_initial(self):
+        return {"currency": self.membership.tenant.default_currency}
+
+    def form_valid(self, form):
+        try:
+            program = program_services.program_create(actor=self.membership, **form.program_data())
+        except ApplicationError as error:
+            apply_program_errors(form, error)
+            return self.form_invalid(form)
+        return self.saved(program, "created as a draft")
+
+
+class ProgramEditView(ProgramFormMixin, FormView):
+    """Only the fields the program's state allows are open; the rest are shown disabled."""
+
+    @cached_property
+    def program(self) -> Program:
+        return selectors.access_program(self.membership, self.kwargs["program_id"])
+
+    @property
+    def locked(self) -> frozenset[str]:
+        editable = program_services.EDITABLE[ProgramStatus(self.program.status)]
+        return frozenset(set(PROGRAM_FIELDS) | {"eligibility"}) - editable
+
+    def get_initial(self):
+        return ProgramForm.initial_for(self.program)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["program"] = self.program
+        return context
+
+    def form_valid(self, form):
+        try:
+            program = program_services.program_update(
+                actor=self.membership, program=self.program, **form.program_data()
+            )
+        except ApplicationError as error:
+            apply_program_errors(form, error)
+            return self.form_invalid(form)
+        return self.saved(program, "saved")
+
+
+class ProgramDetailView(TenantPageMixin, TemplateView):
+    """The program: status and transitions, live figures, eligibility, terms, required
+    partners, enrollments, invitations and history."""
+
+    roles = STAFF_ROLES
+    write_roles = EDITORS
+    template_name = "incentives/detail.html"
+
+    @cached_property
+    def program(self) -> Program:
+        return selectors.access_program(self.membership, self.kwargs["program_id"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        program = self.program
+        terms = list(selectors.terms_versions(program))
+        sources = program_services.TRANSITIONS
+        context.update(
+            program=program,
+            figures=selectors.program_figures([program])[program.pk],
+            eligibility_lines=describe_eligibility(program.eligibility),
+            terms_versions=terms,
+            current_terms=terms[0] if terms else None,
+            transitions=[
+                (action, ACTION_LABELS[action])
+                for action, (allowed, _) in sources.items()
+                if program.status in allowed
+            ],
+            can_edit=self.membership.role in EDITORS,
+            is_closed=program.status == ProgramStatus.CLOSED,
+            can_invite=program.status != ProgramStatus.CLOSED
+            and program.enrollment_mode != EnrollmentMode.AUTOMATIC,
+            history=selectors.program_history(program, limit=HISTORY_LIMIT),
+        )
+        context.setdefault("terms_form", TermsForm())
+        context["can_pick"] = context["can_edit"] and not context["is_closed"]
+        context.update(self._enrollments(program))
+        context.update(self._partner_picker(program, search=context["can_pick"]))
+        return context
+
+    def _enrollments(self, program: Program) -> dict:
+        params = self.request.GET
+        status = _choice(params.get("status"), EnrollmentStatus.values)
+        rows = selectors.enrollment_list_for(self.membership, program=program, status=status)
+        return {
+            "enrollments": Paginator(rows, 25).get_page(params.get("page")),
+            "enrollment_status": status,
+            "enrollment_statuses": EnrollmentStatus.choices,
+        }
+
+    def _partner_picker(self, program: Program, *, search: bool) -> dict:
+        """Required partners (ticked) and, for editors, up to PICKER_LIMIT partners matching
+        the search, each marked eligible or not, for the required-partner and invitation
+        forms."""
+        eligible = ExpressionWrapper(eligibility_q(program.eligibility), BooleanField())
+        required = list(selectors.required_partners_of(program).annotate(is_eligible=eligible))
+        query = self.request.GET.get("pq", "").strip()
+        found = []
+        if search:
+            found = list(
+                partner_list_for(self.membership, search=query)
+                .exclude(pk__in=[p.pk for p in required])
+                .annotate(is_eligible=eligible)[:PICKER_LIMIT]
+            )
+        return {
+            "required_partners": required,
+            "picker_partners": found,
+            "picker_search": query,
+            "picker_limit": PICKER_LIMIT,
+        }
+
+
+class ProgramTermsView(ProgramDetailView):
+    """POST: publish a new terms version. A refused body is shown again on the program page."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        form = TermsForm(request.POST)
+        if form.is_valid():
+            try:
+                terms = program_services.terms_publish(
+                    actor=self.membership, program=self.program, body=form.cleaned_data["body"]
+                )
+            except ApplicationError as error:
+                if not error.errors:  # about the program, not the body: e.g. it is closed
+                    messages.error(request, error.message)
+                    return redirect(_detail_url(request, self.program, "terms"))
+                apply_program_errors(form, error)
+            else:
+                messages.success(request, f"Terms version {terms.version} published.")
+                return redirect(_detail_url(request, self.program, "terms"))
+        return self.render_to_response(self.get_context_data(terms_form=form))
+
+
+def _detail_url(request, program: Program, anchor: str = "") -> str:
+    url = reverse("program_detail", args=[request.tenant.slug, program.pk])
+    return f"{url}#{anchor}" if anchor else url
+
+
+class ProgramActionView(TenantPageMixin, View):
+    """Base of the POST-only program actions: the program is fetched through the actor's scope,
+    the service's refusal becomes a message on the program page."""
+
+    roles = EDITORS
+    anchor = ""
+
+    def post(self, request, tenant_slug, program_id):
+        program = selectors.access_program(self.membership, program_id)
+        try:
+            message = self.act(program)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, message)
+        return redirect(_detail_url(request, program, self.anchor))
+
+    def act(self, program: Program) -> str:
+        raise NotImplementedError
+
+
+class ProgramTransitionView(ProgramActionView):
+    """activate | pause | close, from the `action` field."""
+
+    def act(self, program: Program) -> str:
+        action = self.request.POST.get("action", "")
+        program = program_services.program_transition(
+            actor=self.membership, program=program, action=action
+        )
+        return f"{program.name} {ACTION_DONE[action]}."
+
+
+class ProgramRequiredView(ProgramActionView):
+    """Replace the required partners with the ticked ones."""
+
+    anchor = "partners"
+
+    def act(self, program: Program) -> str:
+        form = PartnerIdsForm(self.request.POST)
+        if not form.is_valid():
+            raise ApplicationError("Tick partners from the list.")
+        count = program_services.required_partners_set(
+            actor=self.membership, program=program, partner_ids=form.cleaned_data["partner_ids"]
+        )
+        return f"{count} required partner{'' if count == 1 else 's'}."
+
+
+class ProgramInviteView(ProgramActionView):
+    """Invite every eligible partner (`everyone`), or the ticked ones."""
+
+    anchor = "enrollments"
+
+    def act(self, program: Program) -> str:
+        form = PartnerIdsForm(self.request.POST)
+        if not form.is_valid():
+            raise ApplicationError("Tick partners from the list.")
+        everyone = form.cleaned_data["everyone"]
+        ids = None if everyone else form.cleaned_data["partner_ids"]
+        if ids == []:
+            raise ApplicationError("Tick the partners to invite, or invite all eligible ones.")
+        counts = enrollment_services.enrollment_invite(
+            actor=self.membership, program=program, partner_ids=ids
+        )
+        return (
+            f"{counts['invited']} invited, {counts['ineligible']} not eligible, "
+            f"{counts['unchanged']} already invited or enrolled."
+        )
