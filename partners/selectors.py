@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from partners.models import Partner, Tier
+from partners.models import Partner, PartnerImport, Tier
 from tenancy.models import Membership
 from tenancy.roles import PARTNER_ROLES
 
@@ -122,3 +122,16 @@ def distinct_values(field_name: str) -> list[str]:
         .values_list(field_name, flat=True)
         .distinct()
     )
+
+
+def partner_import_list_for(actor: Membership) -> QuerySet[PartnerImport]:
+    """The tenant's imports, newest first, for vendor staff; nothing for partner people."""
+    imports = PartnerImport.objects.defer("content").order_by("-created_at", "-pk")
+    return imports.none() if actor.role in PARTNER_ROLES else imports
+
+
+def access_partner_import(actor: Membership, import_id: object) -> PartnerImport:
+    try:
+        return partner_import_list_for(actor).get(pk=int(import_id))
+    except (PartnerImport.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such import.") from None

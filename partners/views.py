@@ -1,53 +1,270 @@
-"""Dashboard pages for partner companies."""
+"""Dashboard pages for partner companies and the tier ladder."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import QueryDict
 from django.shortcuts import redirect
+from django.utils.functional import cached_property
+from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from incentives.models import Enrollment
+from incentives.selectors import enrollment_list_for
 from partners import selectors, services
+from partners.forms import PartnerForm, TierForm, TierMoveForm, partner_initial
+from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage
+from tenancy.audit import history_of, history_of_many
 from tenancy.errors import ApplicationError
-from tenancy.forms import PartnerForm, apply_errors
-from tenancy.roles import STAFF_ROLES
+from tenancy.forms import apply_errors
+from tenancy.models import AuditEvent, Membership
+from tenancy.roles import ADMINS, STAFF_ROLES
 from tenancy.selectors import invitation_list_for, member_list_for
 from tenancy.web import TenantPageMixin
 
+PAGE_SIZE = 50
+SORTABLE = ["name", "tier", "region", "stage", "created"]
+HISTORY_LIMIT = 100
+FIELD_LABELS = {"external_id": "CRM id", "channel_manager": "channel account manager"}
 
-class PartnerListView(TenantPageMixin, FormView):
+
+def staff_of(membership: Membership):
+    """The tenant's active staff, the people who can be a channel account manager."""
+    return member_list_for(membership).filter(role__in=sorted(STAFF_ROLES))
+
+
+def query_without(params: QueryDict, *keys: str, **extra: str) -> str:
+    """The query string less `keys`, plus `extra`: a link that keeps the other filters."""
+    kept = params.copy()
+    for key in (*keys, *extra):
+        kept.pop(key, None)
+    for key, value in extra.items():
+        kept[key] = value
+    return kept.urlencode()
+
+
+def sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
+    """Per sortable column: the query that sorts by it (reversed when it is already the sort,
+    if that order exists) and its `aria-sort` state."""
+    links = {}
+    for key in SORTABLE:
+        descending = f"-{key}"
+        target = descending if current == key and descending in selectors.SORTS else key
+        state = {key: "ascending", descending: "descending"}.get(current, "none")
+        links[key] = {"query": query_without(params, "page", sort=target), "state": state}
+    return links
+
+
+def filter_options(membership: Membership) -> dict[str, list]:
+    """The choices of the filter form: one query each for tiers, regions, territories,
+    countries and channel managers."""
+    return {
+        "tiers": list(selectors.tier_list()),
+        "regions": selectors.distinct_values("region"),
+        "territories": selectors.distinct_values("territory"),
+        "countries": selectors.distinct_values("country"),
+        "managers": list(staff_of(membership)),
+        "types": PartnerType.choices,
+        "stages": Stage.choices,
+        "segments": Segment.choices,
+        "statuses": PartnerStatus.choices,
+    }
+
+
+class PartnerListView(TenantPageMixin, TemplateView):
+    """Partners with search, a filter on every attribute, sortable columns and pages of 50;
+    `?mine=1` narrows to the signed-in channel manager's partners."""
+
     roles = STAFF_ROLES
-    write_roles = services.PARTNER_EDITORS
     template_name = "partners/list.html"
-    form_class = PartnerForm
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        search = self.request.GET.get("q", "").strip()
-        page = Paginator(selectors.partner_list_for(self.membership, search=search), 50)
-        context["page"] = page.get_page(self.request.GET.get("page"))
-        context["search"] = search
-        context["can_edit"] = self.membership.role in services.PARTNER_EDITORS
+        params = self.request.GET
+        filters = selectors.PartnerFilters.from_query(params, me=self.membership)
+        partners = selectors.partner_list_for(self.membership, filters)
+        context.update(
+            page=Paginator(partners, PAGE_SIZE).get_page(params.get("page")),
+            filters=filters,
+            mine=bool(params.get("mine")),
+            query=query_without(params, "page"),
+            sorts=sort_links(params, filters.sort),
+            all_query=query_without(params, "page", "mine"),
+            mine_query=query_without(params, "page", "channel_manager", mine="1"),
+            can_edit=self.membership.role in services.PARTNER_EDITORS,
+            **filter_options(self.membership),
+        )
         return context
 
-    def form_valid(self, form):
-        try:
-            partner = services.partner_create(actor=self.membership, **form.cleaned_data)
-        except ApplicationError as error:
-            apply_errors(form, error)
-            return self.form_invalid(form)
-        messages.success(self.request, f"{partner.name} added.")
-        return redirect("partner_detail", self.request.tenant.slug, partner.pk)
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    subject: str
+    event: AuditEvent
+
+    @property
+    def changes(self) -> list[tuple[str, object, object]]:
+        """(field, old, new) for each changed field, field names in words."""
+        changes = self.event.changes if isinstance(self.event.changes, dict) else {}
+        return [
+            (FIELD_LABELS.get(name, name.replace("_", " ")), *pair)
+            for name, pair in changes.items()
+            if isinstance(pair, list | tuple) and len(pair) == 2
+        ]
+
+
+def partner_timeline(partner: Partner, enrollments: list[Enrollment]) -> list[TimelineEntry]:
+    """The partner's history and its enrollments' history, newest first, in two queries."""
+    programs = {e.pk: e.program.name for e in enrollments}
+    entries = [TimelineEntry("Partner", event) for event in history_of(partner, HISTORY_LIMIT)]
+    if programs:
+        enrollment_events = history_of_many(Enrollment, programs, HISTORY_LIMIT)
+        entries += [TimelineEntry(programs[e.entity_id], e) for e in enrollment_events]
+    entries.sort(key=lambda entry: (entry.event.at, entry.event.pk), reverse=True)
+    return entries[:HISTORY_LIMIT]
 
 
 class PartnerDetailView(TenantPageMixin, TemplateView):
+    """A partner's attributes, people, programs and history."""
+
     roles = STAFF_ROLES
     template_name = "partners/detail.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         partner = selectors.access_partner(self.membership, self.kwargs["partner_id"])
-        context["partner"] = partner
-        context["people"] = member_list_for(self.membership, partner_id=partner.pk)
-        context["invitations"] = invitation_list_for(self.membership, partner_id=partner.pk)
+        enrollments = list(
+            enrollment_list_for(self.membership)
+            .filter(partner=partner)
+            .order_by("-program__starts_on", "program__name", "pk")
+        )
+        context.update(
+            partner=partner,
+            people=member_list_for(self.membership, partner_id=partner.pk),
+            invitations=invitation_list_for(self.membership, partner_id=partner.pk),
+            enrollments=enrollments,
+            timeline=partner_timeline(partner, enrollments),
+            can_edit=self.membership.role in services.PARTNER_EDITORS,
+        )
         return context
+
+
+class PartnerFormMixin:
+    """The partner form: scoped tier and manager choices, a service call, field-named errors."""
+
+    roles = services.PARTNER_EDITORS
+    template_name = "partners/form.html"
+    form_class = PartnerForm
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        return {**kwargs, "tiers": selectors.tier_list(), "managers": staff_of(self.membership)}
+
+    def save(self, data: dict) -> Partner:
+        raise NotImplementedError
+
+    def form_valid(self, form):
+        try:
+            partner = self.save(form.cleaned_data)
+        except ApplicationError as error:
+            apply_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"{partner.name} saved.")
+        return redirect("partner_detail", self.request.tenant.slug, partner.pk)
+
+
+class PartnerCreateView(PartnerFormMixin, TenantPageMixin, FormView):
+    def save(self, data: dict) -> Partner:
+        return services.partner_create(actor=self.membership, **data)
+
+
+class PartnerEditView(PartnerFormMixin, TenantPageMixin, FormView):
+    @cached_property
+    def partner(self) -> Partner:
+        return selectors.access_partner(self.membership, self.kwargs["partner_id"])
+
+    def get_initial(self):
+        return partner_initial(self.partner)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(partner=self.partner, **kwargs)
+
+    def save(self, data: dict) -> Partner:
+        return services.partner_update(actor=self.membership, partner=self.partner, **data)
+
+
+class TierListView(TenantPageMixin, FormView):
+    """The tier ladder, highest rung first: staff read it, vendor admins change it."""
+
+    roles = STAFF_ROLES
+    write_roles = ADMINS
+    template_name = "partners/tiers.html"
+    form_class = TierForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        ladder = selectors.tier_list().annotate(partner_count=Count("partners"))
+        context["tiers"] = list(ladder)[::-1]
+        context["can_edit"] = self.membership.role in ADMINS
+        return context
+
+    def form_valid(self, form):
+        try:
+            tier = services.tier_create(actor=self.membership, name=form.cleaned_data["name"])
+        except ApplicationError as error:
+            apply_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"{tier.name} added at the top of the ladder.")
+        return redirect("tiers", self.request.tenant.slug)
+
+
+def valid_data(form) -> dict:
+    """The form's cleaned data, or an ApplicationError with its first reason."""
+    if not form.is_valid():
+        field, reasons = next(iter(form.errors.items()))
+        raise ApplicationError(reasons[0], field=field)
+    return form.cleaned_data
+
+
+class TierActionView(TenantPageMixin, View):
+    """POST only: one change to one rung, reported as a message on the ladder page."""
+
+    roles = ADMINS
+
+    def post(self, request, tenant_slug, tier_id):
+        tier = selectors.access_tier(tier_id)
+        try:
+            messages.success(request, self.perform(tier, request.POST))
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        return redirect("tiers", tenant_slug)
+
+    def perform(self, tier, data: QueryDict) -> str:
+        raise NotImplementedError
+
+
+class TierRenameView(TierActionView):
+    def perform(self, tier, data: QueryDict) -> str:
+        before = tier.name
+        name = valid_data(TierForm(data))["name"]
+        tier = services.tier_update(actor=self.membership, tier=tier, name=name)
+        return f"{before} is now called {tier.name}."
+
+
+class TierMoveView(TierActionView):
+    def perform(self, tier, data: QueryDict) -> str:
+        form = TierMoveForm(data)
+        direction = valid_data(form)["direction"]
+        ladder = list(selectors.tier_list().values_list("pk", flat=True))
+        services.tier_reorder(actor=self.membership, tier_ids=form.order(ladder, tier.pk))
+        return f"{tier.name} moved {direction}."
+
+
+class TierDeleteView(TierActionView):
+    def perform(self, tier, data: QueryDict) -> str:
+        services.tier_delete(actor=self.membership, tier=tier)
+        return f"{tier.name} deleted."

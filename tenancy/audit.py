@@ -13,10 +13,12 @@ from decimal import Decimal
 
 from django.db import models
 
-from tenancy.models import AuditEvent, User
+from tenancy.models import AuditEvent, Membership, User
 
 
 def _plain(value: object) -> object:
+    if isinstance(value, Membership):
+        return str(value.user)  # a person, not "12 in 3 as channel_manager"
     if isinstance(value, models.Model):
         return str(value)
     if isinstance(value, Decimal):
@@ -57,6 +59,15 @@ def record_event(
         actor=actor,
         changes=changes or {},
         note=note,
+    )
+
+
+def history_of_many(model: type[models.Model], ids, limit: int = 100):
+    """The history of several rows of one model, newest first, in one query."""
+    return (
+        AuditEvent.objects.filter(entity=model._meta.label_lower, entity_id__in=list(ids))
+        .select_related("actor")
+        .order_by("-at", "-pk")[:limit]
     )
 
 

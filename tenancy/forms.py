@@ -65,10 +65,6 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, label="Token name", help_text="e.g. CRM sync")
 
 
-class PartnerForm(forms.Form):
-    name = forms.CharField(max_length=200)
-
-
 def apply_errors(form: forms.Form, error) -> None:
     """Attach an ApplicationError's reasons to the form fields they name."""
     if not error.errors:

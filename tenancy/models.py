@@ -124,6 +124,7 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
         return super().get_queryset().filter(tenant__is_current_tenant=True)
 
     def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)  # a generator would be spent filling tenants and insert nothing
         for obj in objs:
             obj._fill_tenant()
         return super().bulk_create(objs, *args, **kwargs)

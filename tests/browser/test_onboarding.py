@@ -50,8 +50,9 @@ def test_vendor_signs_up_invites_a_rep_who_lands_in_the_portal(
 
     # 3. A partner company, then an invitation for one of its reps.
     page.click("nav.mainnav >> text=Partners")
-    page.fill("#id_name", "Acme Resellers")
     page.click("text=Add partner")
+    page.fill("#id_name", "Acme Resellers")
+    page.click("button:has-text('Add partner')")
     page.wait_for_url(re.compile(r"/t/initech-networks/partners/\d+/$"))
     page.click("nav.mainnav >> text=People")
     page.fill("#id_email", "rita@acme.example")

@@ -52,7 +52,7 @@ def _create_gold_program(cam: Page, shots: Path) -> None:
     cam.click("text=Create draft program")
     cam.wait_for_url(re.compile(r"/t/alpha/programs/\d+/$"))
     expect(cam.get_by_test_id("program-status")).to_have_text("Draft")
-    expect(cam.locator("text=Tier: Alpha Gold")).to_be_visible()
+    expect(cam.get_by_text("Tier: Alpha Gold", exact=True)).to_be_visible()
 
 
 def _publish_activate_invite(cam: Page, shots: Path) -> None:

@@ -1,0 +1,160 @@
+"""The partner CSV format, shared by imports and exports: the columns, reading a file into rows,
+and writing partners out in the same columns.
+
+Export prefixes a cell that a spreadsheet would run as a formula with an apostrophe (OWASP, CSV
+injection); import takes exactly that one apostrophe off again, so the round trip is exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+
+from django.db.models import QuerySet
+
+from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage
+
+COLUMNS = (
+    "external_id",
+    "name",
+    "type",
+    "tier",
+    "region",
+    "territory",
+    "country",
+    "stage",
+    "segment",
+    "status",
+    "channel_manager_email",
+)
+REQUIRED_COLUMNS = ("external_id", "name")
+FIELD_OF_COLUMN = {**{c: c for c in COLUMNS}, "channel_manager_email": "channel_manager"}
+CHOICE_COLUMNS = {"type": PartnerType, "stage": Stage, "segment": Segment, "status": PartnerStatus}
+# A leading =, +, -, @, tab or carriage return makes a spreadsheet evaluate the cell; leading
+# apostrophes are included so that un-neutralising on import inverts exactly what export did.
+_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
+
+Row = tuple[int, list[str]]
+
+
+class ImportFileError(Exception):
+    """The file cannot be read as a partner CSV at all."""
+
+
+# Reading
+
+
+def read_records(text: str, *, stop: int | None = None) -> tuple[list[str] | None, list[Row]]:
+    """The header cells and up to `stop` non-blank records, each with its row number as a
+    spreadsheet shows it (the header is row 1)."""
+    first_line = io.StringIO(text).readline()
+    delimiter = max((",", ";", "\t"), key=first_line.count)  # some spreadsheets write ; or tab
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[Row] = []
+    try:
+        header = next(reader, None)
+        for number, cells in enumerate(reader, start=2):
+            if stop is not None and len(records) >= stop:
+                break
+            if "".join(cells).strip():
+                records.append((number, cells))
+    except csv.Error as error:
+        message = f"The file is not valid CSV near line {reader.line_num}: {error}."
+        raise ImportFileError(message) from None
+    return header, records
+
+
+def read_columns(header: list[str] | None) -> list[str]:
+    """Column names of the header row; '' for an unnamed column, whose cells are ignored."""
+    if not header:
+        raise ImportFileError("The file has no header row.")
+    names = [re.sub(r"[\s-]+", "_", cell.strip().lower()) for cell in header]
+    problems = []
+    unknown = [
+        cell.strip()
+        for cell, name in zip(header, names, strict=True)
+        if name and name not in COLUMNS
+    ]
+    if unknown:
+        problems.append(f"Unknown columns: {', '.join(unknown)}.")
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        problems.append(f"Missing required columns: {', '.join(missing)}.")
+    repeated = sorted({n for n in names if n and names.count(n) > 1})
+    if repeated:
+        problems.append(f"Columns named twice: {', '.join(repeated)}.")
+    if problems:
+        raise ImportFileError(" ".join([*problems, f"The columns are {', '.join(COLUMNS)}."]))
+    return names
+
+
+def _unneutralised(text: str) -> str:
+    return text[1:] if text.startswith("'") and _FORMULA.match(text) else text
+
+
+def row_values(columns: list[str], cells: list[str]) -> dict[str, str]:
+    """The row's cells by column name; a short row's missing cells are empty."""
+    padded = cells + [""] * (len(columns) - len(cells))
+    return {
+        name: _unneutralised(cell.strip())
+        for name, cell in zip(columns, padded, strict=False)
+        if name
+    }
+
+
+def first_rows(records: list[Row], columns: list[str]) -> dict[str, int]:
+    """The row where each CRM id first appears."""
+    index = columns.index("external_id")
+    first: dict[str, int] = {}
+    for number, cells in records:
+        if index < len(cells):
+            first.setdefault(_unneutralised(cells[index].strip()), number)
+    return first
+
+
+# Writing
+
+
+def _line(cells: list[str] | tuple[str, ...]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(cells)
+    return out.getvalue()
+
+
+def _neutralised(value: str) -> str:
+    return f"'{value}" if _FORMULA.match(value) else value
+
+
+def _export_cells(partner: Partner) -> list[str]:
+    manager = partner.channel_manager
+    return [
+        partner.external_id,
+        partner.name,
+        partner.type,
+        partner.tier.name if partner.tier else "",
+        partner.region,
+        partner.territory,
+        partner.country,
+        partner.stage,
+        partner.segment,
+        partner.status,
+        manager.user.email if manager else "",
+    ]
+
+
+def partner_export_rows(partners: QuerySet[Partner]) -> Iterator[str]:
+    """CSV lines, header first, of `partners` in the import's columns; read in batches from a
+    server-side cursor so that a large list never sits in memory."""
+    yield _line(COLUMNS)
+    rows = partners.select_related("tier", "channel_manager__user").iterator(chunk_size=2000)
+    for partner in rows:
+        yield _line([_neutralised(cell) for cell in _export_cells(partner)])
+
+
+def template_csv(*, tier: str = "", channel_manager_email: str = "") -> str:
+    """The header and one example row; the example names the given tier and staff email."""
+    example = ["CRM-0001", "Example Networks Ltd", "VAR", tier, "EMEA", "DACH", "DE", "new"]
+    example += ["unassessed", "active", channel_manager_email]
+    return _line(COLUMNS) + _line(example)

@@ -1,0 +1,314 @@
+"""Partner imports from a CRM export, upserted on the CRM id (`external_id`) by a worker. The
+file format, and exports in the same columns, are `partners.csv_format`.
+
+An empty optional cell leaves the value unchanged on update and takes the default on create, so
+an export re-imports as a no-op and a CRM export with fewer columns touches only those it has.
+Export prefixes a cell that a spreadsheet would run as a formula with an apostrophe (OWASP, CSV
+injection); import takes exactly that one apostrophe off again, so the round trip is exact.
+
+An import runs one chunk of rows a task: each chunk commits its partners together with the
+import's counters, so the progress page sees it move, and each task stays far below the time
+limit. The next chunk is queued on commit and starts at `processed_rows`, which makes a
+re-delivered message harmless: it finds the rows it would redo already counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from partners.csv_format import (
+    CHOICE_COLUMNS,
+    FIELD_OF_COLUMN,
+    REQUIRED_COLUMNS,
+    ImportFileError,
+    Row,
+    first_rows,
+    read_columns,
+    read_records,
+    row_values,
+)
+from partners.models import Partner, PartnerImport, Tier
+from partners.services import PARTNER_EDITORS, PARTNER_FIELDS, clean_partner_fields
+from tenancy.audit import changes_between, snapshot
+from tenancy.errors import ApplicationError
+from tenancy.models import AuditEvent, Membership
+from tenancy.roles import STAFF_ROLES
+from tenancy.services import require_role
+from tenancy.tasking import enqueue_on_commit
+
+MAX_LENGTHS = {"external_id": 100, "name": 200, "region": 60, "territory": 100}
+MAX_FILE_BYTES = 10 * 1024 * 1024
+CHUNK_ROWS = 500
+MAX_STORED_ERRORS = 1000
+FINISHED = (PartnerImport.Status.DONE, PartnerImport.Status.FAILED)
+_PROGRESS_FIELDS = [
+    "status",
+    "started_at",
+    "finished_at",
+    "failure",
+    "processed_rows",
+    "created_count",
+    "updated_count",
+    "unchanged_count",
+    "error_count",
+    "errors",
+]
+# Upload
+
+
+def partner_import_start(*, actor: Membership, file_name: str, data: bytes) -> PartnerImport:
+    """Store an uploaded CSV as a pending import and queue its processing on commit. Raises
+    ApplicationError on `file` for a file that is empty, too large, not UTF-8 text or not CSV."""
+    require_role(actor, PARTNER_EDITORS)
+    text = _decoded(data)
+    try:
+        _header, records = read_records(text)
+    except ImportFileError as error:
+        raise ApplicationError(str(error), field="file") from None
+    with transaction.atomic():
+        job = PartnerImport.objects.create(
+            file_name=(file_name or "partners.csv")[-255:],
+            content=text,
+            content_sha256=hashlib.sha256(data).hexdigest(),
+            total_rows=len(records),
+            created_by=actor.user,
+        )
+        _queue_run(job)
+    return job
+
+
+def _decoded(data: bytes) -> str:
+    if not data:
+        raise ApplicationError("The file is empty.", field="file")
+    if len(data) > MAX_FILE_BYTES:
+        raise ApplicationError("The file is larger than 10 MB; split it in parts.", field="file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = ""
+    # PostgreSQL text cannot hold NUL, and a NUL is the surest sign of a binary file.
+    if not text or "\x00" in text:
+        raise ApplicationError("The file is not UTF-8 text; save it as CSV UTF-8.", field="file")
+    return text
+
+
+def _queue_run(job: PartnerImport) -> None:
+    from partners.tasks import partner_import_run_task
+
+    enqueue_on_commit(partner_import_run_task, tenant_id=job.tenant_id, import_id=job.pk)
+
+
+# Checking rows
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    """What a cell may name, loaded once a chunk: tiers by name, vendor staff by email, choice
+    codes by code or label (all lower-cased)."""
+
+    tiers: dict[str, Tier]
+    staff: dict[str, Membership]
+    choices: dict[str, dict[str, str]]
+
+    @classmethod
+    def load(cls) -> _Lookups:
+        tiers = {tier.name.lower(): tier for tier in Tier.objects.order_by("rank", "name")}
+        # Deactivated staff too: a partner whose manager has left still re-imports unchanged.
+        people = Membership.objects.filter(role__in=STAFF_ROLES).select_related("user")
+        choices = {
+            column: {
+                **{label.lower(): code for code, label in kind.choices},
+                **{code.lower(): code for code in kind.values},
+            }
+            for column, kind in CHOICE_COLUMNS.items()
+        }
+        return cls(tiers, {m.user.email.lower(): m for m in people}, choices)
+
+
+def _converted(column: str, text: str, lookups: _Lookups) -> object:
+    """The model value a cell names, before `clean_partner_fields` checks it."""
+    if column == "external_id" and not text:
+        raise ApplicationError("Enter the partner's CRM id; rows are matched on it.")
+    if column in MAX_LENGTHS and len(text) > MAX_LENGTHS[column]:
+        raise ApplicationError(f"Use at most {MAX_LENGTHS[column]} characters.")
+    if column in CHOICE_COLUMNS:
+        return lookups.choices[column].get(text.lower(), text)
+    if column == "tier":
+        if text.lower() not in lookups.tiers:
+            names = ", ".join(t.name for t in lookups.tiers.values()) or "none yet"
+            raise ApplicationError(f"No tier called {text!r}; the tiers are: {names}.")
+        return lookups.tiers[text.lower()]
+    if column == "channel_manager_email":
+        if text.lower() not in lookups.staff:
+            raise ApplicationError(f"No vendor staff member has the email {text!r}.")
+        return lookups.staff[text.lower()]
+    return text
+
+
+def _row_fields(
+    values: dict[str, str], lookups: _Lookups
+) -> tuple[dict[str, object], list[tuple[str, str]]]:
+    """A row's partner fields, checked by the same rules as every other partner write, and its
+    problems as (column, reason) pairs. An empty optional cell contributes nothing."""
+    fields: dict[str, object] = {}
+    problems: list[tuple[str, str]] = []
+    for column, text in values.items():
+        if not text and column not in REQUIRED_COLUMNS:
+            continue
+        try:
+            value = _converted(column, text, lookups)
+            fields.update(clean_partner_fields({FIELD_OF_COLUMN[column]: value}))
+        except ApplicationError as error:
+            problems.append((column, error.message))
+    return fields, problems
+
+
+@dataclass
+class _Chunk:
+    """What one chunk of rows does: partners to create and to update, and rows refused."""
+
+    creates: list[tuple[int, Partner]] = field(default_factory=list)
+    updates: list[tuple[int, Partner, dict]] = field(default_factory=list)
+    unchanged: int = 0
+    bad_rows: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+    def refuse(self, number: int, problems: list[tuple[str, str]]) -> None:
+        self.bad_rows += 1
+        self.errors += [{"row": number, "column": c, "message": m} for c, m in problems]
+
+    def upsert(self, number: int, fields: dict[str, object], partner: Partner | None) -> None:
+        if partner is None:
+            self.creates.append((number, Partner(**fields)))
+            return
+        before = snapshot(partner, PARTNER_FIELDS)
+        for name, value in fields.items():
+            setattr(partner, name, value)
+        diff = changes_between(before, snapshot(partner, PARTNER_FIELDS))
+        if diff:
+            self.updates.append((number, partner, diff))
+        else:
+            self.unchanged += 1
+
+
+def _plan(rows: list[Row], columns: list[str], first_rows: dict[str, int]) -> _Chunk:
+    """Check every row of a chunk and sort the good ones into creates, updates and unchanged,
+    against the partners its CRM ids name (one query, rows locked against concurrent edits)."""
+    lookups = _Lookups.load()
+    values = [(number, cells, row_values(columns, cells)) for number, cells in rows]
+    ids = {v["external_id"] for _, _, v in values} - {""}
+    existing = {
+        p.external_id: p
+        for p in Partner.objects.select_for_update(of=("self",))
+        .select_related("tier", "channel_manager")
+        .filter(external_id__in=ids)
+        .order_by("pk")  # one lock order for every import, so two of them cannot deadlock
+    }
+    chunk = _Chunk()
+    for number, cells, row in values:
+        fields, problems = _row_fields(row, lookups)
+        if "".join(cells[len(columns) :]).strip():
+            problems.append(("", f"The row has {len(cells)} cells; the header {len(columns)}."))
+        first = first_rows.get(row["external_id"], number)
+        if row["external_id"] and first < number:
+            reason = f"{row['external_id']!r} appears again at row {number}; first at row {first}."
+            problems.append(("external_id", reason))
+        if problems:
+            chunk.refuse(number, problems)
+        else:
+            chunk.upsert(number, fields, existing.get(row["external_id"]))
+    return chunk
+
+
+# Writing a chunk
+
+
+def _write(job: PartnerImport, chunk: _Chunk) -> None:
+    """Create and update the chunk's partners in bulk, with one history row each."""
+    Partner.objects.bulk_create([partner for _, partner in chunk.creates])
+    if chunk.updates:
+        now = timezone.now()
+        changed = sorted({name for _, _, diff in chunk.updates for name in diff})
+        for _, partner, _ in chunk.updates:
+            partner.updated_at = now  # bulk_update skips auto_now
+        Partner.objects.bulk_update([p for _, p, _ in chunk.updates], [*changed, "updated_at"])
+    history = [(number, p, "imported_created", None) for number, p in chunk.creates]
+    history += [(number, p, "imported_updated", diff) for number, p, diff in chunk.updates]
+    AuditEvent.objects.bulk_create([_event(job, *entry) for entry in history])
+
+
+def _event(
+    job: PartnerImport, number: int, partner: Partner, action: str, diff: dict | None
+) -> AuditEvent:
+    """A history row; a new partner (`diff` None) lists every field it was created with."""
+    changes = diff if diff is not None else changes_between({}, snapshot(partner, PARTNER_FIELDS))
+    return AuditEvent(
+        entity=Partner._meta.label_lower,
+        entity_id=partner.pk,
+        action=action,
+        actor_id=job.created_by_id,
+        changes=changes,
+        note=f"CSV import #{job.pk}, row {number}",
+    )
+
+
+def _count(job: PartnerImport, chunk: _Chunk, rows: int) -> None:
+    job.processed_rows += rows
+    job.created_count += len(chunk.creates)
+    job.updated_count += len(chunk.updates)
+    job.unchanged_count += chunk.unchanged
+    job.error_count += chunk.bad_rows
+    room = max(MAX_STORED_ERRORS - len(job.errors), 0)
+    job.errors = [*job.errors, *chunk.errors[:room]]
+
+
+# Running
+
+
+def partner_import_run(*, import_id: int) -> PartnerImport | None:
+    """Import the next chunk of an import's rows and queue the chunk after it, or finish the
+    import. Safe to run again: a finished import is left alone, and a running one goes on from
+    `processed_rows`, read under the row lock that also serialises concurrent deliveries."""
+    with transaction.atomic():
+        try:
+            job = PartnerImport.objects.select_for_update().get(pk=import_id)
+        except PartnerImport.DoesNotExist:
+            return None
+        if job.status in FINISHED:
+            return job
+        if job.status == PartnerImport.Status.PENDING:
+            job.status, job.started_at = PartnerImport.Status.RUNNING, timezone.now()
+        try:
+            _run_next_chunk(job)
+        except ImportFileError as error:
+            job.status, job.failure = PartnerImport.Status.FAILED, str(error)
+            job.finished_at = timezone.now()
+        job.save(update_fields=_PROGRESS_FIELDS)  # not `content`: megabytes rewritten a chunk
+    return job
+
+
+def _run_next_chunk(job: PartnerImport) -> None:
+    header, records = read_records(job.content, stop=job.processed_rows + CHUNK_ROWS)
+    columns = read_columns(header)
+    rows = records[job.processed_rows :]
+    if rows:
+        chunk = _plan(rows, columns, first_rows(records, columns))
+        _write(job, chunk)
+        _count(job, chunk, len(rows))
+    if rows and job.processed_rows < job.total_rows:
+        _queue_run(job)
+    else:
+        _finish(job)
+
+
+def _finish(job: PartnerImport) -> None:
+    from incentives.tasks import programs_auto_enroll_task
+
+    job.status, job.finished_at = PartnerImport.Status.DONE, timezone.now()
+    if job.created_count or job.updated_count:
+        # Eligibility of automatic programs may depend on any partner attribute.
+        enqueue_on_commit(programs_auto_enroll_task, tenant_id=job.tenant_id)
