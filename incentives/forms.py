@@ -7,21 +7,13 @@ from django import forms
 
 from incentives.eligibility import ATTRIBUTES
 from incentives.models import EnrollmentMode, ProgramKind
+from incentives.services.programs import PROGRAM_FIELDS as SERVICE_PROGRAM_FIELDS
 from partners.models import PartnerType, Segment, Stage
 from tenancy.errors import ApplicationError
 from tenancy.forms import apply_errors
 
-PROGRAM_FIELDS = [
-    "name",
-    "description",
-    "kind",
-    "starts_on",
-    "ends_on",
-    "claim_window_days",
-    "currency",
-    "budget",
-    "enrollment_mode",
-]
+# Eligibility has a widget group of its own (ELIGIBILITY_FIELDS).
+PROGRAM_FIELDS = [name for name in SERVICE_PROGRAM_FIELDS if name != "eligibility"]
 # eligibility key -> form field
 ELIGIBILITY_FIELDS = {key: f"eligibility_{key}" for key in ATTRIBUTES}
 

@@ -5,20 +5,9 @@ from __future__ import annotations
 from django import forms
 
 from partners.models import PartnerStatus, PartnerType, Segment, Stage
+from partners.services import PARTNER_FIELDS
 
-PARTNER_FORM_FIELDS = [
-    "name",
-    "type",
-    "tier",
-    "region",
-    "territory",
-    "country",
-    "stage",
-    "segment",
-    "channel_manager",
-    "status",
-    "external_id",
-]
+PARTNER_FORM_FIELDS = PARTNER_FIELDS
 
 
 class MemberChoiceField(forms.ModelChoiceField):

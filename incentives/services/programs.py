@@ -31,48 +31,10 @@ from tenancy.tasking import enqueue_on_commit
 
 PROGRAM_EDITORS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER})
 
-EDITABLE = {
-    ProgramStatus.DRAFT: {
-        "name",
-        "description",
-        "kind",
-        "starts_on",
-        "ends_on",
-        "claim_window_days",
-        "currency",
-        "budget",
-        "eligibility",
-        "enrollment_mode",
-    },
-    # Once partners can act on a program its nature is fixed; its reach, money and end may move.
-    ProgramStatus.ACTIVE: {
-        "name",
-        "description",
-        "ends_on",
-        "claim_window_days",
-        "budget",
-        "eligibility",
-    },
-    ProgramStatus.PAUSED: {
-        "name",
-        "description",
-        "ends_on",
-        "claim_window_days",
-        "budget",
-        "eligibility",
-    },
-    ProgramStatus.CLOSED: set(),
-}
-TRANSITIONS = {
-    "activate": ({ProgramStatus.DRAFT, ProgramStatus.PAUSED}, ProgramStatus.ACTIVE),
-    "pause": ({ProgramStatus.ACTIVE}, ProgramStatus.PAUSED),
-    "close": ({ProgramStatus.ACTIVE, ProgramStatus.PAUSED}, ProgramStatus.CLOSED),
-}
-HISTORY_FIELDS = [
+PROGRAM_FIELDS = (
     "name",
     "description",
     "kind",
-    "status",
     "starts_on",
     "ends_on",
     "claim_window_days",
@@ -80,7 +42,21 @@ HISTORY_FIELDS = [
     "budget",
     "eligibility",
     "enrollment_mode",
-]
+)
+# Once partners can act on a program its nature is fixed; its reach, money and end may move.
+FIXED_ONCE_LIVE = frozenset({"kind", "starts_on", "currency", "enrollment_mode"})
+EDITABLE = {
+    ProgramStatus.DRAFT: frozenset(PROGRAM_FIELDS),
+    ProgramStatus.ACTIVE: frozenset(PROGRAM_FIELDS) - FIXED_ONCE_LIVE,
+    ProgramStatus.PAUSED: frozenset(PROGRAM_FIELDS) - FIXED_ONCE_LIVE,
+    ProgramStatus.CLOSED: frozenset(),
+}
+TRANSITIONS = {
+    "activate": ({ProgramStatus.DRAFT, ProgramStatus.PAUSED}, ProgramStatus.ACTIVE),
+    "pause": ({ProgramStatus.ACTIVE}, ProgramStatus.PAUSED),
+    "close": ({ProgramStatus.ACTIVE, ProgramStatus.PAUSED}, ProgramStatus.CLOSED),
+}
+HISTORY_FIELDS = ["status", *PROGRAM_FIELDS]
 
 
 def _history_view(program: Program) -> dict[str, object]:
