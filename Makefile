@@ -36,3 +36,12 @@ migrate: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .demo staticfiles
+
+.PHONY: bench-data bench-lists
+
+# Benchmarks (bench/README.md): never part of `make test`.
+bench-data: $(STAMP)
+	$(BIN)/python -m bench.generate --partners 50000 --programs 1000 --enrollments 200000
+
+bench-lists: $(STAMP)
+	$(BIN)/python -m bench.lists

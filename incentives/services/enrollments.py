@@ -3,6 +3,8 @@ decline and withdrawal, and automatic enrollment of eligible partners."""
 
 from __future__ import annotations
 
+import json
+
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -196,23 +198,23 @@ def auto_enroll(*, program_id: int | None = None) -> int:
         select_sql, select_params = eligible.query.sql_with_params()
         now = timezone.now()
         with transaction.atomic(), connection.cursor() as cursor:
-            # The SELECT is the ORM's own compiled query with its parameters kept apart.
+            # The SELECT is the ORM's own compiled query with its parameters kept apart; the
+            # history rows are written by the same statement, from the rows it inserted.
             sql = (
-                "INSERT INTO incentives_enrollment (tenant_id, program_id, partner_id, status,"  # noqa: S608
-                " automatic, accepted_at, created_at, updated_at)"
+                "WITH added AS (INSERT INTO incentives_enrollment (tenant_id, program_id,"  # noqa: S608
+                " partner_id, status, automatic, accepted_at, created_at, updated_at)"
                 " SELECT %s, %s, eligible.pk, %s, true, %s, %s, %s"
-                f" FROM ({select_sql}) AS eligible ON CONFLICT DO NOTHING"
+                f" FROM ({select_sql}) AS eligible ON CONFLICT DO NOTHING RETURNING id)"
+                " INSERT INTO tenancy_auditevent (tenant_id, entity, entity_id, action, at,"
+                " changes, note) SELECT %s, 'incentives.enrollment', added.id, 'enrolled', %s,"
+                " %s, 'automatic: the partner is eligible' FROM added"
             )
+            status = EnrollmentStatus.ENROLLED
             cursor.execute(
                 sql,
                 [
-                    program.tenant_id,
-                    program.pk,
-                    EnrollmentStatus.ENROLLED,
-                    now,
-                    now,
-                    now,
-                    *select_params,
+                    *(program.tenant_id, program.pk, status, now, now, now, *select_params),
+                    *(program.tenant_id, now, json.dumps({"status": [None, status]})),
                 ],
             )
             added += cursor.rowcount

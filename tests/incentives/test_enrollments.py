@@ -178,6 +178,12 @@ def test_automatic_program_enrolls_eligible_partners_now_and_later(alpha):
         assert auto_enroll() == 1
         enrollment = Enrollment.objects.get(program=program, partner=established)
         assert (enrollment.status, enrollment.automatic) == ("enrolled", True)
+        event = AuditEvent.objects.get(entity="incentives.enrollment", entity_id=enrollment.pk)
+        assert (event.action, event.actor, event.changes) == (
+            "enrolled",
+            None,
+            {"status": [None, "enrolled"]},
+        )
         # A partner that withdrew keeps its choice.
         enrollment.status = "withdrawn"
         enrollment.save()

@@ -1,0 +1,365 @@
+"""The partner and program list APIs under load, next to a bare DRF endpoint measured in the
+same run, before and after each of them.
+
+    .venv/bin/python -m bench.lists [--database uplift_bench] [--clients 32] [--seconds 20]
+
+Needs the database `bench.generate` builds (`make bench-data`). Starts gunicorn as production
+runs it (2 sync workers, production settings, the application role, so row-level security is in
+every query), then puts each endpoint under `--clients` concurrent clients for `--seconds`: the
+partner list, the program list with live figures and a filtered partner list, each between two
+runs of the bare endpoint. Prints requests/s, p50 and p99 with ratios to those two runs and
+writes them to `bench/out/lists.json`. Gunicorn is stopped at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.error import HTTPError, URLError
+
+import psycopg2
+
+from bench.db import DEFAULT_DATABASE, DEFAULT_TENANT, OUT, ROOT, app_url, token_path
+from bench.load import find_wrk, run_load
+
+HOST = "127.0.0.1"
+WORKERS = 2
+STARTUP_TIMEOUT = 30
+STOP_TIMEOUT = 15
+WARM_UP_SECONDS = 3
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str
+    authenticated: bool = True
+
+
+BASELINE = Endpoint("bare DRF (baseline)", "/bench/bare/", authenticated=False)
+
+
+def endpoints(tenant: str, gold_tier_id: int | None) -> list[Endpoint]:
+    """The endpoints compared with the baseline."""
+    base = f"/api/v1/t/{tenant}"
+    found = [
+        Endpoint("partners", f"{base}/partners/?page_size=50"),
+        Endpoint("programs + live figures", f"{base}/programs/?page_size=50"),
+    ]
+    if gold_tier_id is not None:
+        query = f"type=var&tier={gold_tier_id}&page_size=50"
+        found.append(Endpoint("partners, VAR + Gold", f"{base}/partners/?{query}"))
+    return found
+
+
+# --- gunicorn ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def server_environment(database: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": app_url(database),
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def get(url: str, token: str | None = None) -> tuple[int, object]:
+    """Status and decoded JSON body of one request, asked directly (never through a proxy)."""
+    request = urllib.request.Request(url)  # noqa: S310  (a loopback URL this module builds)
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except HTTPError as error:
+        return error.code, None
+
+
+def wait_until_up(process: subprocess.Popen, base_url: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited ({process.returncode}); see bench/out/gunicorn.log")
+        try:
+            if get(f"{base_url}/bench/bare/")[0] == 200:
+                return
+        except (URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gunicorn did not answer within {STARTUP_TIMEOUT} s")
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the master (a graceful stop of its workers), SIGKILL to its own process group
+    if it outlives STOP_TIMEOUT."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextmanager
+def gunicorn(database: str, port: int) -> Iterator[str]:
+    """Runs gunicorn for the duration of the block; yields its base URL."""
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(WORKERS),
+        "--worker-class",
+        "sync",
+        "--access-logfile",
+        "-",
+    ]
+    OUT.mkdir(parents=True, exist_ok=True)
+    with open(OUT / "gunicorn.log", "w") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=server_environment(database),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            base_url = f"http://{HOST}:{port}"
+            wait_until_up(process, base_url)
+            yield base_url
+        finally:
+            stop(process)
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def check_database(database: str) -> None:
+    try:
+        psycopg2.connect(app_url(database)).close()
+    except psycopg2.OperationalError as error:
+        raise SystemExit(
+            f"Cannot reach {database} ({error}); run `make bench-data` first."
+        ) from None
+
+
+def read_token(database: str) -> str:
+    """The API token `bench.generate` wrote, refused when it was written for another database."""
+    path, summary = token_path(), OUT / "data.json"
+    if not path.exists() or not summary.exists():
+        raise SystemExit(f"No {path.relative_to(ROOT)}; run `make bench-data` first.")
+    built_for = json.loads(summary.read_text()).get("database")
+    if built_for != database:
+        raise SystemExit(
+            f"{path.relative_to(ROOT)} is a token of {built_for}; rebuild {database} with"
+            f" `python -m bench.generate --database {database}`."
+        )
+    return path.read_text().strip()
+
+
+def gold_tier(base_url: str, tenant: str, token: str) -> int | None:
+    status, body = get(f"{base_url}/api/v1/t/{tenant}/tiers/?page_size=100", token)
+    if status != 200:
+        return None
+    rows = body.get("results", []) if isinstance(body, dict) else body
+    return next((row["id"] for row in rows if row["name"] == "Gold"), None)
+
+
+def probe(base_url: str, endpoint: Endpoint, token: str) -> dict:
+    """The endpoint's status and, for a list, its `count` (which shows whether a filter held)."""
+    status, body = get(base_url + endpoint.path, token if endpoint.authenticated else None)
+    row = {"endpoint": endpoint.name, "path": endpoint.path, "status": status}
+    if isinstance(body, dict) and "count" in body:
+        row["count"] = body["count"]
+    if status != 200:
+        print(f"  {endpoint.name}: HTTP {status}, not measured", flush=True)
+    return row
+
+
+def measure(base_url: str, endpoint: Endpoint, token: str, options, wrk: str | None) -> dict:
+    """Warms the endpoint up, then measures it."""
+    headers = {"Authorization": f"Token {token}"} if endpoint.authenticated else {}
+    load = (wrk, base_url + endpoint.path, headers, options.clients)
+    run_load(*load, min(WARM_UP_SECONDS, options.seconds), options.threads)
+    result = run_load(*load, options.seconds, options.threads).as_dict()
+    print(f"  {endpoint.name}: {result['requests_per_second']:.0f} req/s", flush=True)
+    return {"endpoint": endpoint.name, "path": endpoint.path, **result}
+
+
+def measure_interleaved(base_url: str, targets: list[Endpoint], token: str, options, wrk):
+    """Baseline, first endpoint, baseline, second endpoint, …, baseline. Each endpoint is
+    compared with the baseline runs just before and after it, so a machine whose load changes
+    during the run (other work on it) skews a ratio far less than one baseline at the start.
+    Returns the baseline runs and the endpoints' rows with their ratios."""
+    baselines = [measure(base_url, BASELINE, token, options, wrk)]
+    rows = []
+    for endpoint in targets:
+        row = measure(base_url, endpoint, token, options, wrk)
+        baselines.append(measure(base_url, BASELINE, token, options, wrk))
+        rows.append(with_ratios(row, baselines[-2:]))
+    return baselines, rows
+
+
+def with_ratios(row: dict, around: list[dict]) -> dict:
+    """Throughput and p99 as multiples of the mean of the baseline runs around the row."""
+    rate = sum(b["requests_per_second"] for b in around) / len(around)
+    p99 = sum(b["p99_ms"] for b in around) / len(around)
+    return {
+        **row,
+        "baseline_requests_per_second": round(rate, 2),
+        "baseline_p99_ms": round(p99, 2),
+        "throughput_ratio": round(row["requests_per_second"] / rate, 3),
+        "p99_ratio": round(row["p99_ms"] / p99, 2),
+    }
+
+
+def summarise_baseline(baselines: list[dict]) -> dict:
+    rates = [b["requests_per_second"] for b in baselines]
+    return {
+        "endpoint": BASELINE.name,
+        "path": BASELINE.path,
+        "runs": len(baselines),
+        "requests": sum(b["requests"] for b in baselines),
+        "seconds": round(sum(b["seconds"] for b in baselines), 2),
+        "requests_per_second": round(sum(rates) / len(rates), 2),
+        "p50_ms": round(sum(b["p50_ms"] for b in baselines) / len(baselines), 2),
+        "p99_ms": round(sum(b["p99_ms"] for b in baselines) / len(baselines), 2),
+        "errors": sum(b["errors"] for b in baselines),
+        "lowest_requests_per_second": min(rates),
+        "highest_requests_per_second": max(rates),
+        "throughput_ratio": 1.0,
+        "p99_ratio": 1.0,
+    }
+
+
+def print_table(rows: list[dict]) -> None:
+    print(
+        f"\n{'endpoint':<26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+        f" {'req/s vs bare':>14} {'p99 vs bare':>12} {'errors':>7}"
+    )
+    for row in rows:
+        if "requests_per_second" not in row:
+            print(f"{row['endpoint']:<26} not measured: HTTP {row['status']} at {row['path']}")
+            continue
+        if row["requests"] == 0:
+            print(f"{row['endpoint']:<26} no request completed in {row['seconds']:.0f} s")
+            continue
+        print(
+            f"{row['endpoint']:<26} {row['requests_per_second']:>8.0f} {row['p50_ms']:>8.1f}"
+            f" {row['p99_ms']:>8.1f} {row['throughput_ratio']:>13.3f}x"
+            f" {row['p99_ratio']:>11.2f}x {row['errors']:>7}"
+        )
+
+
+def parse_arguments(argv: list[str] | None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    parser.add_argument("--tenant", default=DEFAULT_TENANT)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=20)
+    # One wrk thread drives thousands of requests a second; on a small machine a second one
+    # only takes CPU from the server under test.
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument(
+        "--client",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator: wrk (installed if missing), the Python client, or auto",
+    )
+    return parser.parse_args(argv)
+
+
+def load_generator(choice: str) -> str | None:
+    if choice == "python":
+        return None
+    wrk = find_wrk(install=True)
+    if wrk is None and choice == "wrk":
+        raise SystemExit("wrk is not available.")
+    return wrk
+
+
+def run(options, token: str, wrk: str | None) -> tuple[list[dict], list[dict]]:
+    """Starts gunicorn, probes every endpoint, measures those answering 200 between baseline
+    runs; returns the baseline runs and one row an endpoint, the baseline's summary first."""
+    with gunicorn(options.database, free_port()) as base_url:
+        targets = endpoints(options.tenant, gold_tier(base_url, options.tenant, token))
+        if probe(base_url, BASELINE, token)["status"] != 200:
+            raise SystemExit("The baseline endpoint does not answer 200.")
+        probes = {e: probe(base_url, e, token) for e in targets}
+        answering = [e for e in targets if probes[e]["status"] == 200]
+        baselines, measured = measure_interleaved(base_url, answering, token, options, wrk)
+    by_path = {row["path"]: row for row in measured}
+    rows = [{**probes[e], **by_path.get(e.path, {})} for e in targets]
+    return baselines, [summarise_baseline(baselines), *rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_arguments(argv)
+    # A SIGTERM ends the run through the same `finally` as Ctrl-C, so gunicorn is stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    check_database(options.database)
+    token = read_token(options.database)
+    wrk = load_generator(options.client)
+    threads = f"{options.threads} thread{'s' if options.threads > 1 else ''}"
+    tool = f"wrk ({threads})" if wrk else "Python asyncio client"
+    print(
+        f"{options.clients} clients x {options.seconds} s an endpoint, gunicorn {WORKERS} sync"
+        f" workers, load by {tool}, {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    baselines, rows = run(options, token, wrk)
+    print_table(rows)
+    summary = rows[0]
+    print(
+        f"Baseline: mean of {summary['runs']} runs, one before and after each endpoint, between"
+        f" {summary['lowest_requests_per_second']:.0f} and"
+        f" {summary['highest_requests_per_second']:.0f} req/s; each ratio is to the two runs"
+        " around its endpoint."
+    )
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": options.database,
+        "tenant": options.tenant,
+        "clients": options.clients,
+        "seconds": options.seconds,
+        "load_generator": tool,
+        "server": f"gunicorn, {WORKERS} sync workers, bench.settings (production)",
+        "cpus": os.cpu_count(),
+        "baseline_runs": baselines,
+        "results": rows,
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "lists.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nWritten to {(OUT / 'lists.json').relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
