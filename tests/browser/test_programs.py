@@ -112,7 +112,7 @@ def _edit_the_active_program(cam: Page, shots: Path) -> None:
     cam.screenshot(path=shots / "programs-07-edit-active.png", full_page=True)
     cam.click("text=Save changes")
     expect(cam.locator(".messages")).to_contain_text("Gold switch SPIFF saved.")
-    expect(cam.locator(".facts")).to_contain_text("USD 30000.00")
+    expect(cam.locator(".facts")).to_contain_text("USD 30,000.00")
 
 
 def test_a_program_for_gold_partners_from_creation_to_enrollment(
