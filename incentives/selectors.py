@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
@@ -137,47 +138,57 @@ class ProgramFigures:
 
 def program_figures(programs: list[Program]) -> dict[int, ProgramFigures]:
     """Live figures for a page of programs in three statements, whatever the number of
-    partners: one scan of partners counting each program's eligible set with a FILTER clause,
-    one of enrollments for eligible ∩ enrolled, one of required partners."""
+    partners: one scan of partners counting each distinct eligibility rule with a FILTER clause,
+    one of the page's enrollments grouped by program with the same clauses, one of required
+    partners. Programs that share a rule (many are open to everyone) share its clause."""
     if not programs:
         return {}
+    rules: dict[str, str] = {}  # the rule as canonical JSON -> its column alias
+    for program in programs:
+        rules.setdefault(_rule_key(program), f"r{len(rules)}")
     eligible = Partner.objects.aggregate(
-        **{f"p{p.pk}": Count("pk", filter=eligibility_q(p.eligibility)) for p in programs}
-    )
-    enrolled = Enrollment.objects.filter(
-        program__in=programs, status=EnrollmentStatus.ENROLLED
-    ).aggregate(
         **{
-            f"p{p.pk}": Count(
-                "pk", filter=Q(program_id=p.pk) & eligibility_q(p.eligibility, prefix="partner__")
-            )
-            for p in programs
+            alias: Count("pk", filter=eligibility_q(json.loads(key)))
+            for key, alias in rules.items()
         }
     )
-    required = {
+    enrolled = {
+        row["program_id"]: row
+        for row in Enrollment.objects.filter(program__in=programs, status=EnrollmentStatus.ENROLLED)
+        .values("program_id")
+        .annotate(
+            **{
+                alias: Count("pk", filter=eligibility_q(json.loads(key), prefix="partner__"))
+                for key, alias in rules.items()
+            }
+        )
+    }
+    required = _required_counts(programs)
+    figures = {}
+    for program in programs:
+        alias = rules[_rule_key(program)]
+        figures[program.pk] = ProgramFigures(
+            eligible=eligible[alias],
+            enrolled=enrolled.get(program.pk, {}).get(alias, 0),
+            required=required.get(program.pk, {}).get("total", 0),
+            required_enrolled=required.get(program.pk, {}).get("enrolled", 0),
+        )
+    return figures
+
+
+def _rule_key(program: Program) -> str:
+    return json.dumps(program.eligibility or {}, sort_keys=True)
+
+
+def _required_counts(programs: list[Program]) -> dict[int, dict]:
+    enrolled = Enrollment.objects.filter(
+        program_id=OuterRef("program_id"),
+        partner_id=OuterRef("partner_id"),
+        status=EnrollmentStatus.ENROLLED,
+    )
+    return {
         row["program_id"]: row
         for row in RequiredPartner.objects.filter(program__in=programs)
         .values("program_id")
-        .annotate(
-            total=Count("pk"),
-            enrolled=Count(
-                "pk",
-                filter=Exists(
-                    Enrollment.objects.filter(
-                        program_id=OuterRef("program_id"),
-                        partner_id=OuterRef("partner_id"),
-                        status=EnrollmentStatus.ENROLLED,
-                    )
-                ),
-            ),
-        )
-    }
-    return {
-        p.pk: ProgramFigures(
-            eligible=eligible[f"p{p.pk}"],
-            enrolled=enrolled[f"p{p.pk}"],
-            required=required.get(p.pk, {}).get("total", 0),
-            required_enrolled=required.get(p.pk, {}).get("enrolled", 0),
-        )
-        for p in programs
+        .annotate(total=Count("pk"), enrolled=Count("pk", filter=Exists(enrolled)))
     }
