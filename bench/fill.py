@@ -119,6 +119,7 @@ def insert_staff(cursor, tenant_id: int, spec: TenantSpec, password: str) -> int
         {
             "tenant": tenant_id,
             "password": password,
+            "age": 400,
             "emails": [p[0] for p in people],
             "names": [p[1] for p in people],
             "roles": [p[2] for p in people],
@@ -177,6 +178,7 @@ def insert_partner_people(cursor, tenant_id: int, spec: TenantSpec, password: st
         "slug": spec.slug,
         "count": min(PARTNER_PEOPLE, spec.partners),
         "password": password,
+        "age": 200,
     }
     return run(cursor, sql.SQL(PARTNER_PEOPLE_SQL), params)
 

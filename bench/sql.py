@@ -6,21 +6,13 @@ deterministic uniform number in [0, 1) for row `g` and draw `k` (a hash, not `ra
 run builds the same rows, and a value can be drawn twice in one row with the same result).
 """
 
-HELPERS_SQL = """
-CREATE FUNCTION pg_temp.u(g bigint, k integer) RETURNS double precision
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT (hashint8(g * 1009 + k)::double precision + 2147483648.0) / 4294967296.0 $$
-"""
-
-# Vendor staff: users with verified email addresses and a membership each.
-STAFF_SQL = """
-WITH people AS (
-    SELECT * FROM unnest(%(emails)s::text[], %(names)s::text[], %(roles)s::text[])
-        AS p (email, full_name, role)
+# The tail of both people statements: from a `people` CTE (email, full_name, role, partner_id)
+# to users with verified addresses and their memberships, `%(age)s` days old.
+PEOPLE_SQL = """
 ), users AS (
     INSERT INTO tenancy_user (password, is_superuser, email, full_name, is_active, is_staff,
                               date_joined)
-    SELECT %(password)s, false, email, full_name, true, false, now() - interval '400 days'
+    SELECT %(password)s, false, email, full_name, true, false, now() - %(age)s * interval '1 day'
     FROM people
     RETURNING id, email
 ), addresses AS (
@@ -28,9 +20,27 @@ WITH people AS (
     SELECT id, email, true, true FROM users
 )
 INSERT INTO tenancy_membership (tenant_id, user_id, role, partner_id, is_active, created_at)
-SELECT %(tenant)s, users.id, people.role, NULL, true, now() - interval '400 days'
+SELECT %(tenant)s, users.id, people.role, people.partner_id, true,
+       now() - %(age)s * interval '1 day'
 FROM users JOIN people ON people.email = users.email
 """
+
+HELPERS_SQL = """
+CREATE FUNCTION pg_temp.u(g bigint, k integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT (hashint8(g * 1009 + k)::double precision + 2147483648.0) / 4294967296.0 $$
+"""
+
+# Vendor staff: users with verified email addresses and a membership each.
+STAFF_SQL = (
+    """
+WITH people AS (
+    SELECT p.*, NULL::bigint AS partner_id
+    FROM unnest(%(emails)s::text[], %(names)s::text[], %(roles)s::text[])
+        AS p (email, full_name, role)
+"""
+    + PEOPLE_SQL
+)
 
 PARTNERS_SQL = """
 WITH geo (lo, hi, region, territory, country) AS (VALUES {geography}),
@@ -74,7 +84,8 @@ JOIN geo ON pg_temp.u(g, 3) >= geo.lo AND pg_temp.u(g, 3) < geo.hi
 """
 
 # An admin and a rep for each of the first partners: `admin@p00001.<slug>.example`.
-PARTNER_PEOPLE_SQL = """
+PARTNER_PEOPLE_SQL = (
+    """
 WITH chosen AS (
     SELECT id, row_number() OVER (ORDER BY id) AS n FROM partners_partner
     WHERE tenant_id = %(tenant)s ORDER BY id LIMIT %(count)s
@@ -85,20 +96,9 @@ WITH chosen AS (
     FROM chosen c
     CROSS JOIN (VALUES ('partner_admin', 'admin', 'Admin'), ('partner_rep', 'rep', 'Rep'))
         AS r (role, prefix, label)
-), users AS (
-    INSERT INTO tenancy_user (password, is_superuser, email, full_name, is_active, is_staff,
-                              date_joined)
-    SELECT %(password)s, false, email, full_name, true, false, now() - interval '200 days'
-    FROM people
-    RETURNING id, email
-), addresses AS (
-    INSERT INTO account_emailaddress (user_id, email, verified, "primary")
-    SELECT id, email, true, true FROM users
-)
-INSERT INTO tenancy_membership (tenant_id, user_id, role, partner_id, is_active, created_at)
-SELECT %(tenant)s, users.id, people.role, people.partner_id, true, now() - interval '200 days'
-FROM users JOIN people ON people.email = users.email
 """
+    + PEOPLE_SQL
+)
 
 # Drafts start in the future; active and paused programs run today; closed ones have ended.
 PROGRAMS_SQL = """

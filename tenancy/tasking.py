@@ -17,9 +17,9 @@ QUEUES = ("validation", "fulfillment", "metrics", "notifications")
 def tenant_task(*, queue: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:
     """Declare a task that runs under `tenant_scope(tenant_id)`.
 
-    Call it with keyword arguments only, `tenant_id` among them:
-    `invitation_send_task.delay(tenant_id=7, invitation_id=42)`. A message without a tenant id
-    fails with `TenantContextMissing` before the body runs.
+    Call it with keyword arguments only, `tenant_id` among them, and from a transaction through
+    `enqueue_on_commit(invitation_send_task, tenant_id=7, invitation_id=42)`. A message without
+    a tenant id fails with `TenantContextMissing` before the body runs.
     """
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}; use one of {QUEUES}")
