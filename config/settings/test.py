@@ -10,7 +10,9 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import DATABASE_URL, env
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw-1")
-_redis_db = 2 + int(_worker.removeprefix("gw"))  # the master (gw-1) gets 1, gw0 gets 2, ...
+# The master (gw-1) gets the base database, gw0 the next, ...; TEST_REDIS_DB_BASE keeps the runs of
+# several checkouts on one Redis apart.
+_redis_db = int(env("TEST_REDIS_DB_BASE", "1")) + 1 + int(_worker.removeprefix("gw"))
 REDIS_URL = env("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/") + f"/{_redis_db}"
 
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
