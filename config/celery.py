@@ -12,7 +12,7 @@ app = Celery("uplift")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [
     Queue(name, Exchange(name, type="direct"), routing_key=name)
-    for name in ("validation", "fulfillment", "metrics", "notifications")
+    for name in ("validation", "fulfillment", "metrics", "notifications", "bulk")
 ]
 app.conf.task_routes = ("tenancy.tasking.route_by_queue_attribute",)
 app.autodiscover_tasks()

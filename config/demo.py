@@ -37,7 +37,7 @@ SITE_URL = f"http://{HOST}:{PORT}"
 DATABASE = "uplift"
 OWNER_ROLE = "postgres"
 APP_ROLE = "uplift_app"
-QUEUES = "validation,fulfillment,metrics,notifications"
+QUEUES = "validation,fulfillment,metrics,notifications,bulk"
 STARTUP_TIMEOUT = 90
 STOP_TIMEOUT = 15
 

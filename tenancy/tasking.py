@@ -11,7 +11,7 @@ from django.db import transaction
 
 from tenancy.context import TenantContextMissing, tenant_scope
 
-QUEUES = ("validation", "fulfillment", "metrics", "notifications")
+QUEUES = ("validation", "fulfillment", "metrics", "notifications", "bulk")
 
 
 def tenant_task(*, queue: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:

@@ -14,7 +14,7 @@ from django.db import connection
 
 from config.celery import app
 
-QUEUES = "validation,fulfillment,metrics,notifications"
+QUEUES = "validation,fulfillment,metrics,notifications,bulk"
 
 
 class WorkerProcess:

@@ -250,11 +250,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "notifications"
-CELERY_TASK_QUEUES_NAMES = ("validation", "fulfillment", "metrics", "notifications")
+CELERY_TASK_QUEUES_NAMES = ("validation", "fulfillment", "metrics", "notifications", "bulk")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# A bulk task (import, invitations to everyone) stops taking new chunks after this long and
+# queues its continuation: far below the soft time limit, so no run is ever killed mid-chunk.
+BULK_TASK_SECONDS = float(env("BULK_TASK_SECONDS", "60"))
 # Measured: closing the connection around every task costs 5x in throughput.
 CELERY_DB_REUSE_MAX = 1000
 
