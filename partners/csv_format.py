@@ -46,24 +46,53 @@ class ImportFileError(Exception):
 # Reading
 
 
+class RecordReader:
+    """Reads a partner CSV record by record from any position of its text, knowing where each
+    record ends: an import reads a file once, stops after a chunk, and a later run seeks straight
+    to `offset` (a position in the text) instead of parsing from the top again. Row numbers are
+    as a spreadsheet shows them: the header is row 1, blank and multi-line records count one."""
+
+    def __init__(self, text: str, *, offset: int = 0, row: int = 2) -> None:
+        first_line = text[: text.find("\n") + 1] if "\n" in text else text
+        delimiter = max((",", ";", "\t"), key=first_line.count)  # some spreadsheets write ; or tab
+        self._stream = io.StringIO(text, newline="")
+        self._reader = csv.reader(self._stream, delimiter=delimiter)
+        self.header = self._next()
+        self.offset, self.row = self._stream.tell(), 2
+        if offset:
+            self.seek(offset, row=row)
+
+    def seek(self, offset: int, *, row: int) -> None:
+        """Continue from `offset`, where the record numbered `row` starts."""
+        self._stream.seek(offset)
+        self.offset, self.row = offset, row
+
+    def _next(self) -> list[str] | None:
+        try:
+            return next(self._reader, None)
+        except csv.Error as error:
+            message = f"The file is not valid CSV near row {self.row}: {error}."
+            raise ImportFileError(message) from None
+
+    def read(self, count: int | None = None) -> list[Row]:
+        """Up to `count` (all when None) non-blank records from `offset`, each with its row
+        number; `offset` and `row` move past them."""
+        records: list[Row] = []
+        while count is None or len(records) < count:
+            cells = self._next()
+            if cells is None:
+                break
+            number, self.row, self.offset = self.row, self.row + 1, self._stream.tell()
+            if "".join(cells).strip():
+                records.append((number, cells))
+        return records
+
+
 def read_records(text: str, *, stop: int | None = None) -> tuple[list[str] | None, list[Row]]:
     """The header cells and up to `stop` non-blank records, each with its row number as a
     spreadsheet shows it (the header is row 1)."""
-    first_line = io.StringIO(text).readline()
-    delimiter = max((",", ";", "\t"), key=first_line.count)  # some spreadsheets write ; or tab
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    records: list[Row] = []
-    try:
-        header = next(reader, None)
-        for number, cells in enumerate(reader, start=2):
-            if stop is not None and len(records) >= stop:
-                break
-            if "".join(cells).strip():
-                records.append((number, cells))
-    except csv.Error as error:
-        message = f"The file is not valid CSV near line {reader.line_num}: {error}."
-        raise ImportFileError(message) from None
-    return header, records
+    reader = RecordReader(text)
+    return reader.header, reader.read(stop)
 
 
 def read_columns(header: list[str] | None) -> list[str]:
@@ -104,14 +133,19 @@ def row_values(columns: list[str], cells: list[str]) -> dict[str, str]:
     }
 
 
-def first_rows(records: list[Row], columns: list[str]) -> dict[str, int]:
-    """The row where each CRM id first appears."""
+def repeated_ids(records: list[Row], columns: list[str]) -> dict[str, int]:
+    """The row where each CRM id that appears more than once first appears."""
     index = columns.index("external_id")
     first: dict[str, int] = {}
+    repeated: dict[str, int] = {}
     for number, cells in records:
         if index < len(cells):
-            first.setdefault(_unneutralised(cells[index].strip()), number)
-    return first
+            crm_id = _unneutralised(cells[index].strip())
+            if crm_id in first:
+                repeated.setdefault(crm_id, first[crm_id])
+            else:
+                first[crm_id] = number
+    return repeated
 
 
 # Writing

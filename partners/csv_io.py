@@ -6,15 +6,17 @@ an export re-imports as a no-op and a CRM export with fewer columns touches only
 Export prefixes a cell that a spreadsheet would run as a formula with an apostrophe (OWASP, CSV
 injection); import takes exactly that one apostrophe off again, so the round trip is exact.
 
-An import runs one chunk of rows a task: each chunk commits its partners together with the
-import's counters, so the progress page sees it move, and each task stays far below the time
-limit. The next chunk is queued on commit and starts at `processed_rows`, which makes a
-re-delivered message harmless: it finds the rows it would redo already counted.
+An import reads its file once a run, chunk by chunk: each chunk commits its partners in its own
+short transaction together with the import's counters and the position of the next record, so
+the progress page sees it move. A run stops taking chunks after `BULK_TASK_SECONDS` and queues
+its continuation on commit, which seeks straight to the committed position; a re-delivered
+message is harmless for the same reason: it finds the rows it would redo already counted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -25,10 +27,11 @@ from partners.csv_format import (
     FIELD_OF_COLUMN,
     REQUIRED_COLUMNS,
     ImportFileError,
+    RecordReader,
     Row,
-    first_rows,
     read_columns,
     read_records,
+    repeated_ids,
     row_values,
 )
 from partners.models import Partner, PartnerImport, Tier
@@ -56,6 +59,9 @@ _PROGRESS_FIELDS = [
     "unchanged_count",
     "error_count",
     "errors",
+    "next_offset",
+    "next_row",
+    "repeated_ids",
 ]
 # Upload
 
@@ -66,15 +72,20 @@ def partner_import_start(*, actor: Membership, file_name: str, data: bytes) -> P
     require_role(actor, PARTNER_EDITORS)
     text = _decoded(data)
     try:
-        _header, records = read_records(text)
+        header, records = read_records(text)
     except ImportFileError as error:
         raise ApplicationError(str(error), field="file") from None
+    try:
+        repeated = repeated_ids(records, read_columns(header))
+    except ImportFileError:
+        repeated = None  # the run fails the file with the header's problems
     with transaction.atomic():
         job = PartnerImport.objects.create(
             file_name=(file_name or "partners.csv")[-255:],
             content=text,
             content_sha256=hashlib.sha256(data).hexdigest(),
             total_rows=len(records),
+            repeated_ids=repeated,
             created_by=actor.user,
         )
         _queue_run(job)
@@ -195,7 +206,7 @@ class _Chunk:
             self.unchanged += 1
 
 
-def _plan(rows: list[Row], columns: list[str], first_rows: dict[str, int]) -> _Chunk:
+def _plan(rows: list[Row], columns: list[str], repeated: dict[str, int]) -> _Chunk:
     """Check every row of a chunk and sort the good ones into creates, updates and unchanged,
     against the partners its CRM ids name (one query, rows locked against concurrent edits)."""
     lookups = _Lookups.load()
@@ -213,7 +224,7 @@ def _plan(rows: list[Row], columns: list[str], first_rows: dict[str, int]) -> _C
         fields, problems = _row_fields(row, lookups)
         if "".join(cells[len(columns) :]).strip():
             problems.append(("", f"The row has {len(cells)} cells; the header {len(columns)}."))
-        first = first_rows.get(row["external_id"], number)
+        first = repeated.get(row["external_id"], number)
         if row["external_id"] and first < number:
             reason = f"{row['external_id']!r} appears again at row {number}; first at row {first}."
             problems.append(("external_id", reason))
@@ -269,40 +280,80 @@ def _count(job: PartnerImport, chunk: _Chunk, rows: int) -> None:
 # Running
 
 
-def partner_import_run(*, import_id: int) -> PartnerImport | None:
-    """Import the next chunk of an import's rows and queue the chunk after it, or finish the
-    import. Safe to run again: a finished import is left alone, and a running one goes on from
-    `processed_rows`, read under the row lock that also serialises concurrent deliveries."""
-    with transaction.atomic():
-        try:
-            job = PartnerImport.objects.select_for_update().get(pk=import_id)
-        except PartnerImport.DoesNotExist:
-            return None
-        if job.status in FINISHED:
+def partner_import_run(*, import_id: int, seconds: float = 0) -> PartnerImport | None:
+    """Import an import's rows chunk by chunk, reading its file once, each chunk in its own
+    transaction; after `seconds` (at least one chunk) queue the continuation on commit, or
+    finish the import. Safe to run again: a finished import is left alone, and every chunk
+    starts at the committed `next_offset`, read under the row lock that also serialises
+    concurrent deliveries (one that finds another ahead of it seeks there)."""
+    deadline = time.monotonic() + seconds
+    reader: _Reader | None = None
+    while True:
+        with transaction.atomic():
+            job = _locked(import_id, with_content=reader is None)
+            if job is None or job.status in FINISHED:
+                return job
+            if job.status == PartnerImport.Status.PENDING:
+                job.status, job.started_at = PartnerImport.Status.RUNNING, timezone.now()
+            try:
+                reader = reader or _Reader.of(job)
+                more = _run_next_chunk(job, reader)
+            except ImportFileError as error:
+                job.status, job.failure = PartnerImport.Status.FAILED, str(error)
+                job.finished_at, more = timezone.now(), False
+            if more and time.monotonic() >= deadline:
+                _queue_run(job)
+                more = False
+            job.save(update_fields=_PROGRESS_FIELDS)  # not `content`: megabytes rewritten
+        if not more:
             return job
-        if job.status == PartnerImport.Status.PENDING:
-            job.status, job.started_at = PartnerImport.Status.RUNNING, timezone.now()
-        try:
-            _run_next_chunk(job)
-        except ImportFileError as error:
-            job.status, job.failure = PartnerImport.Status.FAILED, str(error)
-            job.finished_at = timezone.now()
-        job.save(update_fields=_PROGRESS_FIELDS)  # not `content`: megabytes rewritten a chunk
-    return job
 
 
-def _run_next_chunk(job: PartnerImport) -> None:
-    header, records = read_records(job.content, stop=job.processed_rows + CHUNK_ROWS)
-    columns = read_columns(header)
-    rows = records[job.processed_rows :]
+def _locked(import_id: int, *, with_content: bool) -> PartnerImport | None:
+    jobs = PartnerImport.objects.select_for_update()
+    # The file is read once a run; later chunks lock the row without fetching it again.
+    jobs = jobs if with_content else jobs.defer("content")
+    return jobs.filter(pk=import_id).first()
+
+
+@dataclass
+class _Reader:
+    """An import's file, open at the record where the import goes on."""
+
+    records: RecordReader
+    columns: list[str]
+    repeated: dict[str, int]
+
+    @classmethod
+    def of(cls, job: PartnerImport) -> _Reader:
+        records = RecordReader(job.content, offset=job.next_offset, row=job.next_row)
+        columns = read_columns(records.header)
+        if job.repeated_ids is None:
+            # An import stored before positions were kept: find its place the long way, once.
+            everything = RecordReader(job.content)
+            job.repeated_ids = repeated_ids(everything.read(), columns)
+            records = RecordReader(job.content)
+            records.read(job.processed_rows)
+        return cls(records, columns, job.repeated_ids)
+
+    def read(self, job: PartnerImport) -> list[Row]:
+        if job.next_offset and self.records.offset != job.next_offset:
+            self.records.seek(job.next_offset, row=job.next_row)  # another delivery went on
+        return self.records.read(CHUNK_ROWS)
+
+
+def _run_next_chunk(job: PartnerImport, reader: _Reader) -> bool:
+    """Import the next chunk of rows; True while rows remain, else the import is finished."""
+    rows = reader.read(job)
     if rows:
-        chunk = _plan(rows, columns, first_rows(records, columns))
+        chunk = _plan(rows, reader.columns, reader.repeated)
         _write(job, chunk)
         _count(job, chunk, len(rows))
+        job.next_offset, job.next_row = reader.records.offset, reader.records.row
     if rows and job.processed_rows < job.total_rows:
-        _queue_run(job)
-    else:
-        _finish(job)
+        return True
+    _finish(job)
+    return False
 
 
 def _finish(job: PartnerImport) -> None:

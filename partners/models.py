@@ -142,6 +142,18 @@ class PartnerImport(TenantOwned):
     error_count = models.PositiveIntegerField(default=0)
     # [{"row": 7, "column": "tier", "message": "No tier called 'Goldd'."}, ...]
     errors = models.JSONField(default=list, blank=True)
+    # Where the next chunk starts, committed with `processed_rows`: a continuation seeks there.
+    next_offset = models.PositiveIntegerField(
+        default=0, help_text="Position in `content` of the next record to import; 0: the start."
+    )
+    next_row = models.PositiveIntegerField(
+        default=2, help_text="Row number of the record at `next_offset` (the header is row 1)."
+    )
+    repeated_ids = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The first row of each CRM id the file names more than once, found on upload.",
+    )
     failure = models.TextField(blank=True, help_text="Why the whole file could not be read.")
     created_by = models.ForeignKey(
         "tenancy.User", null=True, on_delete=models.SET_NULL, related_name="+"

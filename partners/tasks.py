@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import IntegrityError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
@@ -19,16 +20,16 @@ from tenancy.tasking import tenant_task
 # two imports locking the same partners may deadlock. Either way the chunk rolls back whole and
 # the retry reads the rows as they now are.
 @tenant_task(
-    queue="validation",
+    queue="bulk",
     autoretry_for=(IntegrityError, OperationalError),
     retry_backoff=True,
     max_retries=5,
 )
 def partner_import_run_task(*, import_id: int) -> None:
-    partner_import_run(import_id=import_id)
+    partner_import_run(import_id=import_id, seconds=settings.BULK_TASK_SECONDS)
 
 
-@shared_task(name="partners.tasks.partner_imports_sweep_task", uplift_queue="validation")
+@shared_task(name="partners.tasks.partner_imports_sweep_task", uplift_queue="bulk")
 def partner_imports_sweep_task() -> int:
     """Re-queue imports whose message was lost: pending for minutes, or running for an hour
     without finishing. A fan-out job: it reads every tenant's imports. A run that is in fact

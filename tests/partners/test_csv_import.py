@@ -632,8 +632,11 @@ def test_upload_through_the_page_is_imported_by_the_worker(transactional_db, cel
         if job.status in csv_io.FINISHED or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    # Let the automatic-enrollment task the import queued finish before the tables are emptied.
-    tenant_healthcheck_task.apply_async(kwargs={"tenant_id": alpha.tenant.pk}).get(timeout=60)
+    # Let the automatic-enrollment task the import queued finish before the tables are emptied:
+    # a queue is first in, first out, so a healthcheck sent after it on `bulk` comes after it.
+    tenant_healthcheck_task.apply_async(kwargs={"tenant_id": alpha.tenant.pk}, queue="bulk").get(
+        timeout=60
+    )
 
     assert job.status == PartnerImport.Status.DONE, celery_worker.log_text()
     assert (job.created_count, job.error_count, job.processed_rows) == (3, 1, 4)
@@ -662,3 +665,163 @@ def test_sweeper_requeues_imports_whose_message_was_lost(worlds, monkeypatch):
     assert partner_imports_sweep_task() == 1
     assert sent == [{"tenant_id": alpha.tenant.pk, "import_id": lost.pk}]
     assert fresh.pk not in [kwargs["import_id"] for kwargs in sent]
+
+
+# Reading the file once: budgets, continuations, redelivery and the bulk queue
+
+
+def test_a_run_reads_the_file_once_and_imports_every_chunk_within_its_budget(worlds, monkeypatch):
+    alpha, _ = worlds
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 2)
+    opened, queued = [], []
+
+    class CountingReader(csv_format.RecordReader):
+        def __init__(self, text: str, **kwargs) -> None:
+            opened.append(kwargs)
+            super().__init__(text, **kwargs)
+
+    job = start(alpha, rows(7) + "CRM-00002,Again,var\n")
+    monkeypatch.setattr(csv_io, "RecordReader", CountingReader)
+    monkeypatch.setattr(csv_io, "enqueue_on_commit", lambda task, **kw: queued.append(task))
+    with tenant_scope(alpha.tenant):
+        job = partner_import_run(import_id=job.pk, seconds=60)
+    assert (job.status, job.processed_rows, job.created_count, job.error_count) == ("done", 8, 7, 1)
+    assert "first at row 4" in job.errors[0]["message"]
+    assert opened == [{"offset": 0, "row": 2}]
+    assert [task.name for task in queued] == ["incentives.tasks.programs_auto_enroll_task"]
+
+
+def test_a_continuation_seeks_to_the_stored_offset_without_reading_the_rows_before_it(
+    worlds, monkeypatch
+):
+    alpha, _ = worlds
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 3)
+    text = rows(8)
+    job = start(alpha, text)
+    queued = []
+    monkeypatch.setattr(csv_io, "enqueue_on_commit", lambda task, **kw: queued.append(kw))
+    with tenant_scope(alpha.tenant):
+        job = partner_import_run(import_id=job.pk)  # no time budget: one chunk, then go on later
+    assert (job.status, job.processed_rows, job.next_row) == ("running", 3, 5)
+    assert text[job.next_offset :].startswith("CRM-00003,")
+    assert queued == [{"tenant_id": alpha.tenant.pk, "import_id": job.pk}]
+    # Garble the rows already imported: an unclosed quote there would swallow the whole rest of
+    # the file, so a continuation that parsed from the top could not import rows 5 to 9.
+    header_end = text.index("\n") + 1
+    garbled = text[:header_end] + '"' + "x" * (job.next_offset - header_end - 1)
+    with tenant_scope(alpha.tenant):
+        PartnerImport.objects.filter(pk=job.pk).update(content=garbled + text[job.next_offset :])
+    job = run_to_end(alpha, job)
+    assert (job.processed_rows, job.created_count, job.error_count) == (8, 8, 0), job.errors
+    assert sorted(partners_by_crm_id(alpha)) == [f"CRM-{n:05d}" for n in range(8)]
+
+
+def test_an_import_stored_before_offsets_were_kept_goes_on_from_processed_rows(worlds, monkeypatch):
+    alpha, _ = worlds
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 2)
+    job = start(alpha, rows(3) + "CRM-00000,Again,var\n")
+    with tenant_scope(alpha.tenant):
+        job = partner_import_run(import_id=job.pk)
+        PartnerImport.objects.filter(pk=job.pk).update(next_offset=0, next_row=2, repeated_ids=None)
+    job = run_to_end(alpha, job)
+    assert (job.processed_rows, job.created_count, job.error_count) == (4, 3, 1)
+    assert job.errors[0]["row"] == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_running_at_once_import_every_row_exactly_once(monkeypatch):
+    import threading
+
+    from django.db import connection as default_connection
+
+    alpha = build_world("alpha")
+    build_world("bravo")
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(csv_io, "enqueue_on_commit", lambda task, **kw: None)
+    job = start(alpha, rows(150))
+    failures = []
+
+    def deliver() -> None:
+        try:
+            with tenant_scope(alpha.tenant):
+                partner_import_run(import_id=job.pk, seconds=60)
+        except Exception as error:
+            failures.append(error)
+        finally:
+            default_connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    with tenant_scope(alpha.tenant):
+        job = PartnerImport.objects.get(pk=job.pk)
+    assert (job.status, job.processed_rows, job.created_count) == ("done", 150, 150)
+    assert (job.updated_count, job.unchanged_count, job.error_count) == (0, 0, 0)
+    assert len(partners_by_crm_id(alpha)) == 150
+    assert audit_count(alpha) == 150
+
+
+def test_imports_and_re_syncs_are_sent_to_the_bulk_queue_never_to_validation(
+    worlds, monkeypatch, django_capture_on_commit_callbacks
+):
+    from celery.signals import before_task_publish
+
+    from incentives.tasks import programs_auto_enroll_sweep_task, programs_auto_enroll_task
+    from partners.tasks import partner_import_run_task, partner_imports_sweep_task
+
+    for task in (
+        partner_import_run_task,
+        partner_imports_sweep_task,
+        programs_auto_enroll_task,
+        programs_auto_enroll_sweep_task,
+    ):
+        assert task.uplift_queue == "bulk"
+    alpha, _ = worlds
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 2)
+    sent = []
+
+    def record(sender=None, routing_key=None, **kwargs) -> None:
+        sent.append((sender, routing_key))
+
+    before_task_publish.connect(record)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            job = start(alpha, rows(5))
+        while job.status not in csv_io.FINISHED:
+            with django_capture_on_commit_callbacks(execute=True), tenant_scope(alpha.tenant):
+                job = partner_import_run(import_id=job.pk)
+    finally:
+        before_task_publish.disconnect(record)
+    # The worker in this Redis database finds nothing committed to import; leave it nothing.
+    from config.celery import app
+
+    app.control.purge()
+    assert sent == [("partners.tasks.partner_import_run_task", "bulk")] * 3 + [
+        ("incentives.tasks.programs_auto_enroll_task", "bulk")
+    ]
+
+
+@pytest.mark.worker
+def test_a_message_delivered_twice_to_the_worker_imports_every_row_once(
+    transactional_db, celery_worker
+):
+    from partners.tasks import partner_import_run_task
+    from tenancy.tasks import tenant_healthcheck_task
+
+    alpha = build_world("alpha")
+    build_world("bravo")
+    job = start(alpha, rows(1200))  # three chunks; the upload queued its run on commit
+    partner_import_run_task.apply_async(kwargs={"tenant_id": alpha.tenant.pk, "import_id": job.pk})
+    kwargs = {"tenant_id": alpha.tenant.pk}
+    tenant_healthcheck_task.apply_async(kwargs=kwargs, queue="bulk").get(timeout=120)
+    with tenant_scope(alpha.tenant):
+        job = PartnerImport.objects.get(pk=job.pk)
+    assert (job.status, job.processed_rows, job.created_count) == ("done", 1200, 1200), (
+        celery_worker.log_text()
+    )
+    assert (job.updated_count, job.unchanged_count, job.error_count) == (0, 0, 0)
+    assert len(partners_by_crm_id(alpha)) == 1200
+    assert audit_count(alpha) == 1200
