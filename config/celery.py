@@ -30,6 +30,10 @@ def _register_schedules(sender: Celery, **kwargs) -> None:
             "task": "partners.tasks.partner_imports_sweep_task",
             "schedule": 300.0,
         },
+        "invite-jobs-sweep": {
+            "task": "incentives.tasks.invite_jobs_sweep_task",
+            "schedule": 300.0,
+        },
         "programs-auto-enroll-nightly": {
             "task": "incentives.tasks.programs_auto_enroll_sweep_task",
             "schedule": crontab(hour=2, minute=15),

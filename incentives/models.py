@@ -167,3 +167,61 @@ class Enrollment(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.partner_id} in {self.program_id}: {self.status}"
+
+
+class InviteJob(TenantOwned):
+    """Invitations to every eligible partner of a program, sent by a bulk task in chunks of
+    partners (in id order, `next_partner_id` being where the next chunk starts), each chunk
+    committed with the counters so the program page can show the progress."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Inviting"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        "tenancy.Membership",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Whose right to invite each chunk is checked against.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0, help_text="Eligible partners at the request.")
+    done = models.PositiveIntegerField(default=0, help_text="Partners gone through so far.")
+    invited = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(
+        default=0, help_text="Already invited or enrolled: skipped."
+    )
+    error_count = models.PositiveIntegerField(default=0)
+    # [{"partners": 3, "message": "No longer eligible when their turn came."}, ...]
+    errors = models.JSONField(default=list, blank=True)
+    failure = models.TextField(blank=True, help_text="Why the invitations stopped.")
+    next_partner_id = models.BigIntegerField(
+        default=0, help_text="Partners with a greater id are still to go through."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "program", "created_at"]),
+            models.Index(fields=["tenant", "status", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"invitations to program {self.program_id} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        if self.finished:
+            return 100
+        return min(int(100 * self.done / self.total), 100) if self.total else 0

@@ -13,6 +13,7 @@ from incentives.models import (
     Enrollment,
     EnrollmentMode,
     EnrollmentStatus,
+    InviteJob,
     Program,
     ProgramStatus,
     ProgramTerms,
@@ -113,6 +114,11 @@ def program_history(program: Program, *, limit: int = 100) -> QuerySet[AuditEven
         .select_related("actor")
         .order_by("-at", "-pk")[:limit]
     )
+
+
+def invite_job_latest(program: Program) -> InviteJob | None:
+    """The program's most recent "invite all eligible" job, if it ever had one."""
+    return InviteJob.objects.filter(program=program).order_by("-created_at", "-id").first()
 
 
 def terms_versions(program: Program) -> QuerySet[ProgramTerms]:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from datetime import timedelta
 
+from celery import shared_task
+from django.conf import settings
+from django.db import IntegrityError, OperationalError
+from django.db.models import Q
+from django.utils import timezone
+
+from incentives.models import InviteJob
 from incentives.services.enrollments import auto_enroll
+from incentives.services.invite_jobs import invite_job_run
+from tenancy.context import all_tenants
 from tenancy.models import Tenant
 from tenancy.tasking import tenant_task
 
@@ -23,3 +32,32 @@ def programs_auto_enroll_sweep_task() -> int:
     for tenant_id in tenant_ids:
         programs_auto_enroll_task.apply_async(kwargs={"tenant_id": tenant_id})
     return len(tenant_ids)
+
+
+# A colleague inviting the same partner between the chunk's read and its insert breaks the
+# unique enrollment; a deadlock with another writer is possible too. Either way the chunk rolls
+# back whole and the retry starts again at the committed cursor.
+@tenant_task(
+    queue="bulk",
+    autoretry_for=(IntegrityError, OperationalError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def invite_job_run_task(*, job_id: int) -> None:
+    invite_job_run(job_id=job_id, seconds=settings.BULK_TASK_SECONDS)
+
+
+@shared_task(name="incentives.tasks.invite_jobs_sweep_task", uplift_queue="bulk")
+def invite_jobs_sweep_task() -> int:
+    """Re-queue invitation jobs whose message was lost: pending for minutes, or running for an
+    hour. A fan-out job: it reads every tenant's jobs. A job still going is not disturbed, as
+    each chunk starts where the job's row lock says the last one ended."""
+    now = timezone.now()
+    stuck = Q(status=InviteJob.Status.PENDING, created_at__lt=now - timedelta(minutes=5)) | Q(
+        status=InviteJob.Status.RUNNING, started_at__lt=now - timedelta(hours=1)
+    )
+    with all_tenants(reason="fan-out: invitation jobs whose message was lost"):
+        found = list(InviteJob.objects.filter(stuck).values_list("tenant_id", "pk")[:1000])
+    for tenant_id, job_id in found:
+        invite_job_run_task.apply_async(kwargs={"tenant_id": tenant_id, "job_id": job_id})
+    return len(found)

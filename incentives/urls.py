@@ -27,6 +27,11 @@ tenant_urlpatterns = [
         views.ProgramInviteView.as_view(),
         name="program_invite",
     ),
+    path(
+        "programs/<int:program_id>/invite/progress/",
+        views.ProgramInviteProgressView.as_view(),
+        name="program_invite_progress",
+    ),
     path("portal/programs/", portal_views.PortalProgramListView.as_view(), name="portal_programs"),
     path(
         "portal/programs/<int:program_id>/",

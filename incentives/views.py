@@ -30,6 +30,7 @@ from incentives.models import (
     ProgramStatus,
 )
 from incentives.services import enrollments as enrollment_services
+from incentives.services import invite_jobs as invite_job_services
 from incentives.services import programs as program_services
 from partners.selectors import distinct_values, partner_list_for, tier_list
 from tenancy.errors import ApplicationError
@@ -179,6 +180,7 @@ class ProgramDetailView(TenantPageMixin, TemplateView):
             can_invite=program.status != ProgramStatus.CLOSED
             and program.enrollment_mode != EnrollmentMode.AUTOMATIC,
             history=selectors.program_history(program, limit=HISTORY_LIMIT),
+            invite_job=selectors.invite_job_latest(program),
         )
         context.setdefault("terms_form", TermsForm())
         context["can_pick"] = context["can_edit"] and not context["is_closed"]
@@ -294,7 +296,7 @@ class ProgramRequiredView(ProgramActionView):
 
 
 class ProgramInviteView(ProgramActionView):
-    """Invite every eligible partner (`everyone`), or the ticked ones."""
+    """Invite the ticked partners, or queue invitations to every eligible one (`everyone`)."""
 
     anchor = "enrollments"
 
@@ -302,9 +304,14 @@ class ProgramInviteView(ProgramActionView):
         form = PartnerIdsForm(self.request.POST)
         if not form.is_valid():
             raise ApplicationError("Tick partners from the list.")
-        everyone = form.cleaned_data["everyone"]
-        ids = None if everyone else form.cleaned_data["partner_ids"]
-        if ids == []:
+        if form.cleaned_data["everyone"]:
+            job = invite_job_services.invite_job_start(actor=self.membership, program=program)
+            return (
+                f"Inviting the {job.total} eligible partner{'' if job.total == 1 else 's'} "
+                "in the background; the progress is shown under Enrollments."
+            )
+        ids = form.cleaned_data["partner_ids"]
+        if not ids:
             raise ApplicationError("Tick the partners to invite, or invite all eligible ones.")
         counts = enrollment_services.enrollment_invite(
             actor=self.membership, program=program, partner_ids=ids
@@ -313,3 +320,17 @@ class ProgramInviteView(ProgramActionView):
             f"{counts['invited']} invited, {counts['ineligible']} not eligible, "
             f"{counts['unchanged']} already invited or enrolled."
         )
+
+
+class ProgramInviteProgressView(TenantPageMixin, TemplateView):
+    """The progress of the program's latest "invite all eligible" job: the fragment the
+    program page polls while the job runs."""
+
+    roles = STAFF_ROLES
+    template_name = "incentives/_invite_job.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        program = selectors.access_program(self.membership, self.kwargs["program_id"])
+        context.update(program=program, invite_job=selectors.invite_job_latest(program))
+        return context

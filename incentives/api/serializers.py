@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incentives.models import Enrollment, EnrollmentMode, Program, ProgramKind, ProgramTerms
+from incentives.models import (
+    Enrollment,
+    EnrollmentMode,
+    InviteJob,
+    Program,
+    ProgramKind,
+    ProgramTerms,
+)
 
 
 class FiguresSerializer(serializers.Serializer):
@@ -86,6 +94,41 @@ class InviteResultSerializer(serializers.Serializer):
     invited = serializers.IntegerField()
     ineligible = serializers.IntegerField()
     unchanged = serializers.IntegerField()
+
+
+class InviteJobSerializer(serializers.ModelSerializer):
+    """Invitations to every eligible partner, sent in the background; poll `url` for progress."""
+
+    url = serializers.SerializerMethodField(help_text="Where to poll this job's progress.")
+    progress_percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = InviteJob
+        fields = [
+            "id",
+            "program",
+            "status",
+            "total",
+            "done",
+            "invited",
+            "unchanged",
+            "error_count",
+            "errors",
+            "failure",
+            "progress_percent",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "url",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, job: InviteJob) -> str:
+        slug = self.context["membership"].tenant.slug
+        path = reverse(
+            "program-invite-job", kwargs={"tenant_slug": slug, "program_id": job.program_id}
+        )
+        return self.context["request"].build_absolute_uri(path)
 
 
 class AcceptSerializer(serializers.Serializer):

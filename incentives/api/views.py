@@ -4,12 +4,14 @@ from django.db.models import Max
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from incentives import selectors
 from incentives.api.serializers import (
     AcceptSerializer,
     EnrollmentSerializer,
+    InviteJobSerializer,
     InviteResultSerializer,
     PartnerIdsSerializer,
     ProgramSerializer,
@@ -17,6 +19,7 @@ from incentives.api.serializers import (
     TransitionSerializer,
 )
 from incentives.services import enrollments as enrollment_services
+from incentives.services import invite_jobs as invite_job_services
 from incentives.services import programs as program_services
 from tenancy.api.base import TenantViewSet
 from tenancy.roles import ALL_ROLES, PARTNER_ROLES, STAFF_ROLES, Role
@@ -38,6 +41,8 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
             return frozenset({Role.PARTNER_ADMIN})
         if self.action == "terms" and method == "GET":
             return ALL_ROLES
+        if self.action == "invite_job":
+            return STAFF_ROLES
         return super().allowed_roles(method)
 
     def list_queryset(self):
@@ -135,19 +140,39 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         )
         return Response({"partner_ids": sorted(set(ids))})
 
-    @extend_schema(request=PartnerIdsSerializer, responses=InviteResultSerializer)
+    @extend_schema(
+        request=PartnerIdsSerializer,
+        responses={200: InviteResultSerializer, 202: InviteJobSerializer},
+    )
     @action(detail=True, methods=["post"])
     def invite(self, request, *args, **kwargs):
-        """Invite the given partners, or every eligible one when `partner_ids` is omitted."""
+        """Invite the given partners (200, with the counts). With `partner_ids` omitted or null,
+        queue invitations to every eligible partner: 202 with the job, whose `url` (also the
+        `Location` header) shows its progress."""
         program = self.get_object()
         serializer = PartnerIdsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        partner_ids = serializer.validated_data.get("partner_ids")
+        if partner_ids is None:
+            job = invite_job_services.invite_job_start(actor=self.membership, program=program)
+            body = InviteJobSerializer(job, context=self.get_serializer_context()).data
+            return Response(
+                body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]}
+            )
         result = enrollment_services.enrollment_invite(
-            actor=self.membership,
-            program=program,
-            partner_ids=serializer.validated_data.get("partner_ids"),
+            actor=self.membership, program=program, partner_ids=partner_ids
         )
         return Response(result)
+
+    @extend_schema(responses=InviteJobSerializer)
+    @action(detail=True, methods=["get"], url_path="invite-job", url_name="invite-job")
+    def invite_job(self, request, *args, **kwargs):
+        """The progress of the program's latest invitations to every eligible partner; 404 if
+        it never had any (staff only)."""
+        job = selectors.invite_job_latest(self.get_object())
+        if job is None:
+            raise NotFound("This program has never invited every eligible partner.")
+        return Response(InviteJobSerializer(job, context=self.get_serializer_context()).data)
 
     @extend_schema(request=AcceptSerializer, responses=EnrollmentSerializer)
     @action(detail=True, methods=["post"])

@@ -1,2 +1,3 @@
 """Writes of the incentives app: `programs` (programs, terms, required partners) and
-`enrollments` (invitations, acceptance, automatic enrollment)."""
+`enrollments` (invitations, acceptance, automatic enrollment) and `invite_jobs` (invitations to
+every eligible partner, sent in the background)."""

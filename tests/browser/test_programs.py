@@ -1,5 +1,6 @@
-"""A channel manager builds a program for gold partners and invites them; a partner admin of a
-gold partner reads the terms in the portal and enrolls; the program page shows the new rate."""
+"""A channel manager builds a program for gold partners and invites them (the worker sends the
+invitations while the page shows the progress); a partner admin of a gold partner reads the
+terms in the portal and enrolls; the program page shows the new rate."""
 
 from __future__ import annotations
 
@@ -66,7 +67,11 @@ def _publish_activate_invite(cam: Page, shots: Path) -> None:
     expect(cam.locator("#partner-picker tbody tr")).to_have_count(1)
     expect(cam.locator("#partner-picker")).to_contain_text("Gold Two Networks")
     cam.click("text=Invite all eligible partners")
-    expect(cam.locator(".messages")).to_contain_text("2 invited, 0 not eligible")
+    expect(cam.locator(".messages")).to_contain_text("Inviting the 2 eligible partners")
+    # The worker sends them; the page polls the job's progress until it is done.
+    progress = cam.locator("#invite-progress")
+    expect(progress).to_contain_text("Done", timeout=60_000)
+    expect(progress).to_contain_text("2 invited, 0 already invited or enrolled")
     expect(cam.get_by_test_id("enrollment-rate")).to_have_text("0%")
     cam.screenshot(path=shots / "programs-02-invited.png", full_page=True)
 
@@ -116,7 +121,7 @@ def _edit_the_active_program(cam: Page, shots: Path) -> None:
 
 
 def test_a_program_for_gold_partners_from_creation_to_enrollment(
-    live_server, transactional_db, browser, screenshots
+    live_server, transactional_db, celery_worker, browser, screenshots
 ):
     alpha = build_world("alpha")
     PartnerFactory(tenant=alpha.tenant, name="Gold Two Networks", tier=alpha.tier)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from incentives.models import Enrollment
+from incentives.services.invite_jobs import invite_job_run
 from partners.models import Partner
 from tenancy.context import tenant_scope
 from tenancy.roles import Role
@@ -65,8 +66,16 @@ def test_create_update_transition_and_terms(alpha):
     locked = client.patch(detail, {"kind": "spiff"})
     assert locked.status_code == 400
     assert "kind" in locked.json()["errors"]
-    invited = client.post(f"{detail}invite/", {})
-    assert invited.json() == {"invited": 1, "ineligible": 0, "unchanged": 0}
+    queued = client.post(f"{detail}invite/", {})
+    assert queued.status_code == 202
+    job = queued.json()
+    assert (job["status"], job["total"], job["done"]) == ("pending", 1, 0)
+    assert job["url"] == queued["Location"] == f"http://testserver{detail}invite-job/"
+    with tenant_scope(alpha.tenant):
+        invite_job_run(job_id=job["id"], seconds=60)  # the worker's part, once the request commits
+    progress = client.get(job["url"]).json()
+    assert (progress["status"], progress["done"], progress["invited"]) == ("done", 1, 1)
+    assert (progress["unchanged"], progress["error_count"], progress["errors"]) == (0, 0, [])
 
 
 def test_bad_program_input_names_each_field(alpha):

@@ -12,8 +12,10 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
+from incentives import selectors
 from incentives.forms import ProgramForm, apply_program_errors
 from incentives.models import Enrollment, Program, ProgramStatus
+from incentives.services.invite_jobs import invite_job_run
 from partners.models import Partner
 from tenancy.audit import history_of
 from tenancy.context import tenant_scope
@@ -321,11 +323,20 @@ def test_invite_all_eligible_partners_reports_the_counts(worlds):
         EnrollmentFactory(program=program, partner=vars_[0], status="enrolled")
     client = _client(alpha.user(Role.CHANNEL_MANAGER))
     response = client.post(_url("program_invite", program.pk), {"everyone": "on"}, follow=True)
-    assert "2 invited, 0 not eligible, 1 already invited or enrolled." in _messages(response)
+    assert (
+        "Inviting the 3 eligible partners in the background; the progress is shown under "
+        "Enrollments." in _messages(response)
+    )
+    assert 'hx-trigger="every 2s"' in response.content.decode()  # the page polls the progress
+    with tenant_scope(alpha.tenant):
+        job = selectors.invite_job_latest(program)
+        invite_job_run(job_id=job.pk, seconds=60)  # what the worker does once the request commits
+    page = client.get(_url("program_detail", program.pk)).content.decode()
+    assert "3 of 3 partners gone through,\n    2 invited, 1 already invited or enrolled." in page
+    assert 'hx-trigger="every 2s"' not in page
     with tenant_scope(alpha.tenant):
         statuses = dict(Enrollment.objects.filter(program=program).values_list("partner", "status"))
     assert statuses == {vars_[0].pk: "enrolled", vars_[1].pk: "invited", vars_[2].pk: "invited"}
-    page = response.content.decode()
     assert page.count("invited ·") == 2  # both invitations are in the history, with the partner
 
 
@@ -455,8 +466,9 @@ def test_program_list_makes_a_fixed_number_of_queries(
 
 
 # The shell (10), the program, its figures (3), the tier names its eligibility shows (1), the
-# terms, two of enrollments (count, page), required partners, the partner picker, the history.
-DETAIL_QUERIES = 21
+# terms, two of enrollments (count, page), required partners, the partner picker, the history,
+# the latest "invite all eligible" job.
+DETAIL_QUERIES = 22
 
 
 @pytest.mark.parametrize("partners", [10, 1000])
