@@ -37,7 +37,7 @@ migrate: $(STAMP)
 clean:
 	rm -rf $(VENV) .demo staticfiles
 
-.PHONY: bench-data bench-lists
+.PHONY: bench-data bench-lists bench-import
 
 # Benchmarks (bench/README.md): never part of `make test`.
 bench-data: $(STAMP)
@@ -45,3 +45,6 @@ bench-data: $(STAMP)
 
 bench-lists: $(STAMP)
 	$(BIN)/python -m bench.lists
+
+bench-import: $(STAMP)
+	$(BIN)/python -m bench.partner_import --rows 200000

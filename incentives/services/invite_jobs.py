@@ -50,10 +50,10 @@ def invite_job_start(*, actor: Membership, program: Program) -> InviteJob:
     """Record invitations to every eligible partner of `program` and queue them on commit. A
     program whose invitations are still under way gets that job back, not a second one."""
     require_role(actor, PROGRAM_EDITORS)
-    _check_invitable(program)
     with transaction.atomic():
-        # The program's row lock makes two requests at once find each other's job.
-        Program.objects.select_for_update().filter(pk=program.pk).first()
+        # Checked on the locked row; the lock also makes two requests at once find one job.
+        program = Program.objects.select_for_update().get(pk=program.pk)
+        _check_invitable(program)
         under_way = (
             InviteJob.objects.filter(
                 program=program, status__in=(InviteJob.Status.PENDING, InviteJob.Status.RUNNING)
