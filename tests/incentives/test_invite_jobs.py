@@ -198,6 +198,7 @@ def test_api_answers_202_with_the_job_to_poll_and_404_before_any(worlds):
     assert foreign.get(f"/api/v1/t/bravo/programs/{program.pk}/invite-job/").status_code == 404
 
 
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
 def test_sweeper_requeues_jobs_whose_message_was_lost(worlds, monkeypatch):
     from datetime import timedelta
 
@@ -206,14 +207,15 @@ def test_sweeper_requeues_jobs_whose_message_was_lost(worlds, monkeypatch):
     from incentives.tasks import invite_job_run_task, invite_jobs_sweep_task
 
     alpha, bravo = worlds
+    sent = []
+    monkeypatch.setattr(invite_job_run_task, "apply_async", lambda kwargs: sent.append(kwargs))
     lost = _start(alpha, _program(alpha))
     fresh = _start(bravo, _program(bravo))
     with tenant_scope(alpha.tenant):
         InviteJob.objects.filter(pk=lost.pk).update(
             created_at=timezone.now() - timedelta(minutes=10)
         )
-    sent = []
-    monkeypatch.setattr(invite_job_run_task, "apply_async", lambda kwargs: sent.append(kwargs))
+    sent.clear()  # the messages of the two starts (committed at once: no transaction is open)
     assert invite_jobs_sweep_task() == 1
     assert sent == [{"tenant_id": alpha.tenant.pk, "job_id": lost.pk}]
     assert fresh.pk not in [kwargs["job_id"] for kwargs in sent]
