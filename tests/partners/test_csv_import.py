@@ -827,3 +827,39 @@ def test_a_message_delivered_twice_to_the_worker_imports_every_row_once(
     assert (job.updated_count, job.unchanged_count, job.error_count) == (0, 0, 0)
     assert len(partners_by_crm_id(alpha)) == 1200
     assert audit_count(alpha) == 1200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_chunk_is_committed_before_the_next_one_starts(monkeypatch):
+    import threading
+
+    from django.db import connection as default_connection
+
+    alpha = build_world("alpha")
+    build_world("bravo")
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(csv_io, "enqueue_on_commit", lambda task, **kw: None)
+    job = start(alpha, rows(7))
+    seen = []
+
+    def committed_progress() -> None:
+        """What the progress page would read now, on a connection of its own."""
+        try:
+            with tenant_scope(alpha.tenant):
+                seen.append(PartnerImport.objects.get(pk=job.pk).processed_rows)
+        finally:
+            default_connection.close()
+
+    real_write = csv_io._write
+
+    def write_after_looking(job_, chunk) -> None:
+        reader = threading.Thread(target=committed_progress)
+        reader.start()
+        reader.join(timeout=30)
+        real_write(job_, chunk)
+
+    monkeypatch.setattr(csv_io, "_write", write_after_looking)
+    with tenant_scope(alpha.tenant):
+        job = partner_import_run(import_id=job.pk, seconds=60)
+    assert (job.status, job.processed_rows) == ("done", 7)
+    assert seen == [0, 2, 4, 6]
