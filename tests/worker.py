@@ -58,6 +58,8 @@ class WorkerProcess:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                "--include",
+                "tests.tenancy.event_subscribers",
             ],
             env=env,
             stdout=self.log,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -23,27 +24,33 @@ from incentives.models import (
 )
 from partners.models import Partner
 from tenancy.context import current_tenant_id
-from tenancy.tasking import enqueue_on_commit
 
-# A request older than this has lost its task (a lost message, a killed worker).
+# A request older than this has lost its task (a lost message, a killed worker): well past the
+# coalescing window.
 STALE_AFTER = timedelta(minutes=5)
 
 
-def auto_enroll_request(*, program_id: int) -> bool:
+def auto_enroll_request(*, program_id: int, coalesce: bool = False) -> bool:
     """Ask for a re-sync of one automatic program, in the current transaction. Returns True
-    when this request queued the task, False when one was already pending."""
+    when this request queued the task, False when one was already pending. With `coalesce` the
+    task starts `AUTO_ENROLL_COALESCE_SECONDS` later, so the requests of a burst of changes in
+    that window find this one pending and add nothing."""
     from incentives.tasks import programs_auto_enroll_task
 
+    tenant_id = current_tenant_id()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO incentives_autoenrollrequest (tenant_id, program_id, requested_at)"
             " VALUES (%s, %s, %s) ON CONFLICT (tenant_id, program_id) DO NOTHING RETURNING id",
-            [current_tenant_id(), program_id, timezone.now()],
+            [tenant_id, program_id, timezone.now()],
         )
         created = cursor.fetchone() is not None
     if created:
-        enqueue_on_commit(
-            programs_auto_enroll_task, tenant_id=current_tenant_id(), program_id=program_id
+        delay = settings.AUTO_ENROLL_COALESCE_SECONDS if coalesce else 0
+        transaction.on_commit(
+            lambda: programs_auto_enroll_task.apply_async(
+                kwargs={"tenant_id": tenant_id, "program_id": program_id}, countdown=delay
+            )
         )
     return created
 
@@ -72,7 +79,7 @@ def auto_enroll_requests_for_partners(*, partner_ids: list[int]) -> list[int]:
             .exclude(pk__in=Enrollment.objects.filter(program=program).values("partner_id"))
         )
         if joining.exists():
-            auto_enroll_request(program_id=program.pk)
+            auto_enroll_request(program_id=program.pk, coalesce=True)
             affected.append(program.pk)
     return affected
 
