@@ -62,8 +62,6 @@ class WorkerProcess:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
-                "--include",
-                "tests.tenancy.event_subscribers",
             ],
             env=env,
             stdout=self.log,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from incentives.models import AutoEnrollRequest, Enrollment
 from incentives.services.resyncs import auto_enroll_request, auto_enroll_requests_for_partners
+from incentives.tasks import auto_enroll_requests_sweep_task
 from partners.models import Partner
 from partners.services import partner_update
 from tenancy.context import tenant_scope
@@ -18,7 +21,7 @@ from tenancy.models import DomainEvent
 from tenancy.roles import Role
 from tests.conftest import build_world
 from tests.factories.incentives import ProgramFactory
-from tests.tenancy.event_subscribers import holding_the_worker
+from tests.support.event_subscribers import holding_the_worker
 
 RESYNC_RECEIVED = re.compile(r"incentives\.tasks\.programs_auto_enroll_task\[[^\]]+\] received")
 
@@ -103,3 +106,24 @@ def test_300_partner_edits_queue_one_resync_a_program_they_affect(transactional_
     print(f"300 edits: {resyncs} re-sync tasks, {relays} relays, {deliveries} deliveries")
     assert resyncs == 2  # EMEA and APAC; not LATAM, not the open program, not one an edit
     assert enrolled(alpha, latam) == 0
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
+def test_the_sweeper_runs_a_resync_whose_message_was_lost(celery_worker):
+    alpha, _ = build_world("alpha"), build_world("bravo")
+    emea = automatic(alpha, "EMEA auto", ["EMEA"])
+    with tenant_scope(alpha.tenant):
+        Partner.objects.filter(pk=alpha.partner.pk).update(region="EMEA")
+        # A request whose task never reached the worker.
+        AutoEnrollRequest.objects.create(program=emea)
+    assert auto_enroll_requests_sweep_task() == 0  # minutes have not passed yet
+    with tenant_scope(alpha.tenant):
+        AutoEnrollRequest.objects.update(requested_at=timezone.now() - timedelta(minutes=10))
+    assert auto_enroll_requests_sweep_task() == 1
+    deadline = time.monotonic() + 60
+    while enrolled(alpha, emea) == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert enrolled(alpha, emea) == 1, celery_worker.log_text()[-4000:]
+    with tenant_scope(alpha.tenant):
+        assert not AutoEnrollRequest.objects.exists()

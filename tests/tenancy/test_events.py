@@ -17,7 +17,7 @@ from tenancy.events import publish, relay_events
 from tenancy.models import AuditEvent, DomainEvent
 from tenancy.tasks import event_deliver_task, events_sweep_task
 from tests.conftest import build_world
-from tests.tenancy.event_subscribers import PINGED
+from tests.support.event_subscribers import PINGED
 
 pytestmark = pytest.mark.worker
 
@@ -197,9 +197,8 @@ def test_events_of_an_aggregate_are_delivered_in_the_order_published(
 
 
 @pytest.mark.parametrize("lost", ["relay", "deliveries"])
-def test_the_sweeper_delivers_what_a_lost_message_left_behind(
-    transactional_db, celery_worker, monkeypatch, lost
-):
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
+def test_the_sweeper_delivers_what_a_lost_message_left_behind(celery_worker, monkeypatch, lost):
     alpha, _ = build_world("alpha"), build_world("bravo")
     send_deliveries = events._send_deliveries
     monkeypatch.setattr(events, "request_relay", lambda tenant_id: None)

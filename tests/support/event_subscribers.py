@@ -1,6 +1,6 @@
-"""Subscribers that exist only in tests. Each records every event it is handed as a history row
-of the event, so a test counts deliveries in the database. Imported by the test worker
-(`--include`, tests/worker.py) and by the tests that publish to them."""
+"""Event subscribers that exist only in tests, registered by this app's `ready()` in the test
+process and in the real worker the tests start. Each records every event it is handed as a
+history row of the event, so a test counts deliveries in the database."""
 
 from __future__ import annotations
 
