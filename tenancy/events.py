@@ -9,10 +9,11 @@
   `SELECT … FOR UPDATE SKIP LOCKED`, so two relays never take the same batch, marks it relayed
   and sends one delivery task to each subscriber concerned.
 - `deliver_events(subscriber=...)` (the delivery task) hands a subscriber its pending events of
-  the bound tenant in publication order, in batches, one delivery of a subscriber at a time, and
-  records the subscriber on each event in the same transaction as the handler's writes. So a
-  handler sees an event once per commit, and in order per aggregate; a handler that fails rolls
-  back and is tried again by the sweeper (at least once: handlers are idempotent).
+  the bound tenant in publication order, in batches, one delivery of a subscriber at a time,
+  never past an event not yet relayed, and records the subscriber on each event in the same
+  transaction as the handler's writes. So a handler sees an event once per commit, and in order
+  per aggregate; a handler that fails rolls back and is tried again by the sweeper (at least
+  once: handlers are idempotent).
 - The sweeper re-relays events still undelivered after `REDELIVER_AFTER` (a lost message, a
   killed worker), whether the relay or the delivery message was lost.
 """
@@ -164,8 +165,10 @@ def _send_deliveries(tenant_id: int, names: list[str]) -> None:
 
 def deliver_events(*, subscriber: str, limit: int = DELIVERY_BATCH) -> int:
     """Give `subscriber` the bound tenant's relayed events it has not handled, oldest first, at
-    most `limit`; record it on them in the same transaction. Returns how many it handled;
-    queues itself again when there were more."""
+    most `limit`, stopping before the first one not yet relayed (a relay still running, or a
+    lost one the sweeper will redo), so no later event overtakes it. Records the subscriber on
+    them in the same transaction. Returns how many it handled; queues itself again when there
+    were more."""
     target = _subscribers.get(subscriber)
     if target is None:
         logger.error("events: no subscriber %s is registered; delivery skipped", subscriber)
@@ -173,19 +176,24 @@ def deliver_events(*, subscriber: str, limit: int = DELIVERY_BATCH) -> int:
     tenant_id = current_tenant_id()
     with transaction.atomic():
         _lock_deliveries(target, tenant_id)
-        events = list(
-            DomainEvent.objects.select_for_update()
-            .filter(
-                delivered_at__isnull=True, relayed_at__isnull=False, kind__in=sorted(target.kinds)
-            )
+        pending = (
+            DomainEvent.objects.filter(delivered_at__isnull=True, kind__in=sorted(target.kinds))
             .exclude(delivered_to__contains=[target.name])
-            .order_by("pk")[:limit]
+            .order_by("pk")
         )
+        ready = []
+        for event_id, relayed_at in pending.values_list("pk", "relayed_at")[:limit]:
+            if relayed_at is None:
+                break
+            ready.append(event_id)
+        # Locked only now, and only these: a relay skips locked rows, so locking the unrelayed
+        # rows behind them would hide those from it until this transaction ends.
+        events = list(pending.select_for_update().filter(pk__in=ready))
         if not events:
             return 0
         target.handle(events)
         _mark_delivered(target, events)
-        if len(events) == limit:
+        if len(ready) == limit:
             transaction.on_commit(lambda: _send_deliveries(tenant_id, [target.name]))
     return len(events)
 

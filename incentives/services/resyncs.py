@@ -2,8 +2,10 @@
 
 Only the latest state of the partners matters to an automatic enrollment, so any number of
 requests for one program while one is pending come to one re-sync task: the request is a row,
-unique per program, and only the request that inserts the row queues the task. The task deletes
-the row before it reads the partners, so a change made during a run asks for one more run.
+unique per program, and only the request that inserts the row queues the task. A request made
+for partner changes starts its task `AUTO_ENROLL_COALESCE_SECONDS` later, so a burst of edits
+finds it pending. The task deletes the row before it reads the partners, so a change made during
+a run asks for one more run, not none.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tenancy import events
 from tenancy.context import tenant_scope
-from tenancy.events import publish, relay_events
+from tenancy.events import deliver_events, publish, relay_events
 from tenancy.models import AuditEvent, DomainEvent
 from tenancy.tasks import event_deliver_task, events_sweep_task
 from tests.conftest import build_world
@@ -194,6 +194,25 @@ def test_events_of_an_aggregate_are_delivered_in_the_order_published(
         for sequence in seen.values():
             assert sequence == sorted(sequence)
             assert len(sequence) == 15
+
+
+def test_a_delivery_stops_before_an_event_not_yet_relayed(worlds, monkeypatch):
+    alpha, _ = worlds
+    monkeypatch.setattr(events, "_send_deliveries", lambda tenant_id, names: None)
+    with tenant_scope(alpha.tenant), transaction.atomic():
+        published = [
+            publish(PINGED, aggregate=alpha.partner, payload={"seq": seq}) for seq in range(3)
+        ]
+    # Another relay has handed out the third event while the second is still being relayed.
+    with tenant_scope(alpha.tenant):
+        DomainEvent.objects.filter(pk__in=[published[0].pk, published[2].pk]).update(
+            relayed_at=timezone.now()
+        )
+        assert deliver_events(subscriber="tests.first") == 1
+        assert relay_events() == 1  # the second
+        assert deliver_events(subscriber="tests.first") == 2
+    notes = [f"partners.partner#{alpha.partner.pk} {seq}" for seq in range(3)]
+    assert deliveries(alpha, "first") == notes
 
 
 @pytest.mark.parametrize("lost", ["relay", "deliveries"])
