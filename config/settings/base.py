@@ -87,6 +87,12 @@ TEMPLATES = [
     },
 ]
 
+# Every PostgreSQL URL names Uplift's backend: Django's, writing tenant keys (`tenancy.db`).
+for _scheme in ("postgres", "postgresql", "pgsql"):
+    dj_database_url.register(_scheme, "tenancy.db.backends.postgresql")(
+        dj_database_url.apply_current_schema
+    )
+
 # The application connects as a role that is neither superuser nor BYPASSRLS
 # (`manage.py create_app_role`); migrations run with DATABASE_URL set to the owner's URL.
 DATABASE_URL = env("DATABASE_URL", "postgres://uplift_app@127.0.0.1:5432/uplift")
