@@ -1,1 +1,2 @@
-"""The database side of tenancy beyond row-level security: tenant keys in the schema."""
+"""PostgreSQL as Uplift uses it: Django's backend plus the scope carried in every statement, and
+tenant keys in the schema (`keys`, `schema`, `compiler`)."""

@@ -25,21 +25,14 @@ from tenancy.rls import tenant_owned_tables
 PROBES = ("tenancy_probechild", "tenancy_probeparent", "tenancy_probeother")
 
 
-def _owner_params() -> dict:
-    owner = dj_database_url.parse(settings.DATABASE_OWNER_URL)
-    return {"user": owner["USER"], "password": owner["PASSWORD"] or None}
-
-
-@pytest.fixture
-def owner_cursor(transactional_db):
-    """A cursor of a separate connection as the owner of the tables, to the test database: it
-    bypasses row-level security (as the platform's unscoped path will), so only the keys stand
-    between tenants. Rolled back at the end."""
+def _raw_cursor(url: str):
+    credentials = dj_database_url.parse(url)
     conn = psycopg2.connect(
         host=connection.settings_dict["HOST"] or "127.0.0.1",
         port=connection.settings_dict["PORT"] or 5432,
         dbname=connection.settings_dict["NAME"],
-        **_owner_params(),
+        user=credentials["USER"],
+        password=credentials["PASSWORD"] or None,
     )
     try:
         with conn.cursor() as cursor:
@@ -47,6 +40,20 @@ def owner_cursor(transactional_db):
         conn.rollback()
     finally:
         conn.close()
+
+
+@pytest.fixture
+def owner_cursor(transactional_db):
+    """A cursor of a separate connection as the owner of the tables, to the test database, for
+    throwaway tables. Rolled back at the end."""
+    yield from _raw_cursor(settings.DATABASE_OWNER_URL)
+
+
+@pytest.fixture
+def unscoped_cursor(transactional_db):
+    """A cursor of a separate connection as the unscoped role (admin, fan-out jobs), whose policy
+    opens every tenant: only the keys stand between tenants there. Rolled back at the end."""
+    yield from _raw_cursor(settings.DATABASE_UNSCOPED_URL)
 
 
 @pytest.fixture
@@ -127,7 +134,7 @@ def test_catalog_check_names_each_broken_key(owner_cursor):
 
 
 def test_raw_insert_pointing_at_another_tenants_row_is_a_foreign_key_violation(
-    worlds, owner_cursor
+    worlds, unscoped_cursor
 ):
     alpha, bravo = worlds
     insert = (
@@ -135,13 +142,13 @@ def test_raw_insert_pointing_at_another_tenants_row_is_a_foreign_key_violation(
         " VALUES (%s, %s, %s)"
     )
     # Bravo's program with bravo's other partner is accepted ...
-    owner_cursor.execute(insert, [bravo.tenant.pk, bravo.program.pk, bravo.other_partner.pk])
-    owner_cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    owner_cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    unscoped_cursor.execute(insert, [bravo.tenant.pk, bravo.program.pk, bravo.other_partner.pk])
+    unscoped_cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    unscoped_cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     # ... alpha's partner under bravo's program is refused by PostgreSQL itself.
-    owner_cursor.execute(insert, [bravo.tenant.pk, bravo.program.pk, alpha.partner.pk])
+    unscoped_cursor.execute(insert, [bravo.tenant.pk, bravo.program.pk, alpha.partner.pk])
     with pytest.raises(psycopg2.errors.ForeignKeyViolation) as refused:
-        owner_cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        unscoped_cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     assert refused.value.pgcode == errorcodes.FOREIGN_KEY_VIOLATION == "23503"
     assert "incentives_requiredp_partner_id" in str(refused.value)
 
