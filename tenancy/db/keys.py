@@ -206,17 +206,16 @@ def apply_tenant_keys(
 ) -> list[str]:
     """Convert the tenant-owned tables of `models_` (every tenant-owned model by default) to
     tenant keys, in one transaction, and return the statements it ran. Idempotent: a schema
-    already in shape costs three catalog reads. A cross-tenant reference already in the data
+    already in shape costs four catalog queries. A cross-tenant reference already in the data
     makes the new foreign key fail, and the whole conversion with it, naming the constraint."""
     from tenancy.db.schema import TenantSchemaEditor
 
     models_ = tenant_owned_models() if models_ is None else models_
     connection = connections[using]
-    tables = {model._meta.db_table for model in models_}
     with transaction.atomic(using):
         catalog = read_catalog(using)
         editor = TenantSchemaEditor(connection, collect_sql=True)
-        statements = _primary_key_statements(editor, catalog, models_, tables)
+        statements = _primary_key_statements(editor, catalog, models_)
         statements += _foreign_key_statements(editor, catalog, models_)
         with connection.cursor() as cursor:
             for statement in statements:
@@ -224,7 +223,7 @@ def apply_tenant_keys(
     return statements
 
 
-def _primary_key_statements(editor, catalog: Catalog, models_, tables: set[str]) -> list[str]:
+def _primary_key_statements(editor, catalog: Catalog, models_) -> list[str]:
     statements: list[str] = []
     for model in models_:
         table = model._meta.db_table
