@@ -13,10 +13,12 @@ from django.utils.text import slugify
 
 from partners.models import Partner
 from tenancy.context import tenant_scope
-from tenancy.errors import ApplicationError, NotPermitted
+from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.models import ApiToken, Invitation, Membership, Tenant, User, hash_secret
 from tenancy.roles import ADMINS, PARTNER_ROLES, STAFF_ROLES, Role
+from tenancy.states import INVITATION_STATES
 from tenancy.tasking import enqueue_on_commit
+from tenancy.transitions import is_unique_violation, lock, lock_for, move
 
 INVITATION_LIFETIME = timedelta(days=14)
 RESERVED_SLUGS = {"admin", "api", "accounts", "static", "media", "invitations", "t", "new"}
@@ -121,9 +123,11 @@ def invitation_create(
                     invited_by=actor.user,
                     expires_at=timezone.now() + INVITATION_LIFETIME,
                 )
-        except IntegrityError:
-            raise ApplicationError(
-                f"{email} already has a pending invitation.", field="email"
+        except IntegrityError as error:
+            if not is_unique_violation(error, "invitation_one_pending_per_email"):
+                raise
+            raise Conflict(
+                f"{email} already has a pending invitation.", field="email", code="duplicate"
             ) from None
         _enqueue_send(invitation)
     return invitation
@@ -143,9 +147,7 @@ def invitation_send(*, invitation_id: int) -> bool:
     from tenancy.emails import send_invitation_email
 
     with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update().select_related("tenant").filter(pk=invitation_id)
-        ).first()
+        invitation = lock(Invitation, pk=invitation_id)
         if invitation is None or invitation.sent_at or not invitation.is_open:
             return False
         token = Invitation.new_token()
@@ -159,9 +161,15 @@ def invitation_send(*, invitation_id: int) -> bool:
 
 def invitation_resend(*, actor: Membership, invitation: Invitation) -> Invitation:
     _check_manages(actor, invitation.role, invitation.partner_id)
-    if invitation.status != Invitation.Status.PENDING:
-        raise ApplicationError("Only a pending invitation can be sent again.")
     with transaction.atomic():
+        invitation = lock_for(
+            Invitation,
+            machine=INVITATION_STATES,
+            action="resend",
+            seen=invitation.status,
+            refusal="Only a pending invitation can be sent again; this one is {state}.",
+            pk=invitation.pk,
+        )
         invitation.sent_at = None
         invitation.token_hash = ""
         invitation.expires_at = timezone.now() + INVITATION_LIFETIME
@@ -171,37 +179,54 @@ def invitation_resend(*, actor: Membership, invitation: Invitation) -> Invitatio
 
 
 def invitation_revoke(*, actor: Membership, invitation: Invitation) -> Invitation:
+    """Withdraw a pending invitation; one accepted or revoked meanwhile is a `Conflict`."""
     _check_manages(actor, invitation.role, invitation.partner_id)
-    if invitation.status != Invitation.Status.PENDING:
-        raise ApplicationError("This invitation is no longer pending.")
-    invitation.status = Invitation.Status.REVOKED
-    invitation.token_hash = ""
-    invitation.save(update_fields=["status", "token_hash"])
+    with transaction.atomic():
+        invitation = lock_for(
+            Invitation,
+            machine=INVITATION_STATES,
+            action="revoke",
+            seen=invitation.status,
+            refusal="This invitation is no longer pending: it is {state}.",
+            pk=invitation.pk,
+        )
+        move(
+            invitation,
+            machine=INVITATION_STATES,
+            action="revoke",
+            actor=actor.user,
+            values={"token_hash": ""},
+            event="revoked",
+        )
     return invitation
 
 
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
-    """Join the invitation's tenant as `user`, whose email must be the invited one."""
+    """Join the invitation's tenant as `user`, whose email must be the invited one. The
+    invitation is locked and checked again: of two clicks on one link, one joins."""
     if not invitation.is_open:
-        raise ApplicationError("This invitation has expired or was withdrawn.", code="gone")
+        raise Conflict("This invitation has expired or was withdrawn.", code="gone")
     if user.email.lower() != invitation.email.lower():
         raise ApplicationError(
             f"This invitation was sent to {invitation.email}; sign in with that address.",
             field="email",
         )
-    with tenant_scope(invitation.tenant_id):
-        locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
-        if locked.status != Invitation.Status.PENDING:
-            raise ApplicationError("This invitation was already used.", code="gone")
+    with tenant_scope(invitation.tenant_id), transaction.atomic():
+        locked = lock(Invitation, pk=invitation.pk)
+        if locked is None or not INVITATION_STATES.allows("accept", locked.status):
+            raise Conflict("This invitation was already used.", code="gone")
         membership, _ = Membership.objects.update_or_create(
             user=user,
             defaults={"role": locked.role, "partner_id": locked.partner_id, "is_active": True},
         )
-        locked.status = Invitation.Status.ACCEPTED
-        locked.accepted_at = timezone.now()
-        locked.accepted_by = user
-        locked.token_hash = ""
-        locked.save(update_fields=["status", "accepted_at", "accepted_by", "token_hash"])
+        move(
+            locked,
+            machine=INVITATION_STATES,
+            action="accept",
+            actor=user,
+            values={"accepted_at": timezone.now(), "accepted_by": user, "token_hash": ""},
+            event="accepted",
+        )
         # Following the emailed link proves the address.
         EmailAddress.objects.update_or_create(
             user=user, email=user.email, defaults={"verified": True, "primary": True}

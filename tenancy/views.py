@@ -26,7 +26,7 @@ from tenancy.forms import (
 )
 from tenancy.models import Membership, User
 from tenancy.roles import ADMINS, ALL_ROLES, PARTNER_ROLES, STAFF_ROLES, Role
-from tenancy.web import TenantPageMixin
+from tenancy.web import TenantPageMixin, refused_form_status
 
 PEOPLE_MANAGERS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER})
 
@@ -117,7 +117,9 @@ class MembersView(TenantPageMixin, FormView):
             invitation = services.invitation_create(actor=self.membership, **form.cleaned_data)
         except ApplicationError as error:
             apply_errors(form, error)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         messages.success(self.request, f"Invitation to {invitation.email} is on its way.")
         return redirect("members", self.request.tenant.slug)
 
@@ -192,7 +194,9 @@ class TenantSettingsView(TenantPageMixin, FormView):
             services.tenant_update(actor=self.membership, **changed)
         except ApplicationError as error:
             apply_errors(form, error)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         messages.success(self.request, "Settings saved.")
         return redirect("tenant_settings", self.request.tenant.slug)
 
@@ -230,7 +234,9 @@ class PortalTeamView(TenantPageMixin, FormView):
             invitation = services.invitation_create(actor=self.membership, **form.cleaned_data)
         except ApplicationError as error:
             apply_errors(form, error)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         messages.success(self.request, f"Invitation to {invitation.email} is on its way.")
         return redirect("portal_team", self.request.tenant.slug)
 
