@@ -262,15 +262,21 @@ def _check_manages(actor: Membership, role: str, partner_id: int | None) -> None
     raise NotPermitted()
 
 
-def _other_active_admins(membership: Membership) -> int:
-    """Count the other active vendor admins, locking them so that two concurrent demotions
-    cannot leave the tenant with none."""
-    return len(
-        Membership.objects.select_for_update()
+def _lock_admins_and(membership: Membership) -> tuple[Membership, int]:
+    """Lock every active vendor admin, in id order, then `membership`; return it as it is now
+    and the number of other active admins. One set in one order: two admins demoting each other
+    at once wait for each other (instead of deadlocking), and the second sees the first's
+    change, so the tenant cannot be left with none."""
+    admins = list(
+        Membership.objects.select_for_update(no_key=True)
         .filter(role=Role.VENDOR_ADMIN, is_active=True)
-        .exclude(pk=membership.pk)
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
+    current = lock(Membership, pk=membership.pk)
+    if current is None:
+        raise Conflict("This membership no longer exists.", code="gone")
+    return current, len([pk for pk in admins if pk != membership.pk])
 
 
 def membership_update(
@@ -289,8 +295,9 @@ def membership_update(
     else:
         partner = None
     with transaction.atomic():
+        membership, others = _lock_admins_and(membership)
         demoting = membership.role == Role.VENDOR_ADMIN and role != Role.VENDOR_ADMIN
-        if demoting and _other_active_admins(membership) == 0:
+        if demoting and membership.is_active and others == 0:
             raise ApplicationError("A tenant keeps at least one vendor admin.", field="role")
         membership.role = role
         membership.partner = partner
@@ -301,7 +308,8 @@ def membership_update(
 def membership_deactivate(*, actor: Membership, membership: Membership) -> Membership:
     _check_manages(actor, membership.role, membership.partner_id)
     with transaction.atomic():
-        if membership.role == Role.VENDOR_ADMIN and _other_active_admins(membership) == 0:
+        membership, others = _lock_admins_and(membership)
+        if membership.role == Role.VENDOR_ADMIN and membership.is_active and others == 0:
             raise ApplicationError("A tenant keeps at least one vendor admin.")
         membership.is_active = False
         membership.save(update_fields=["is_active"])

@@ -16,10 +16,11 @@ from django.db import connection, transaction
 from incentives.models import Enrollment, EnrollmentStatus, Program, ProgramStatus, ProgramTerms
 from partners.models import Partner, Tier
 from tenancy.context import tenant_scope
-from tenancy.models import AuditEvent, Invitation
+from tenancy.models import AuditEvent, Invitation, Membership
 from tenancy.roles import Role
 from tests.conftest import build_world, client_for
 from tests.factories.partners import PartnerFactory
+from tests.factories.tenancy import MembershipFactory
 
 ROUNDS = 8
 
@@ -198,3 +199,27 @@ def test_two_identical_program_transitions_have_exactly_one_winner(alpha, start,
     with tenant_scope(alpha.tenant):
         events = AuditEvent.objects.filter(entity="incentives.program", entity_id=alpha.program.pk)
         assert events.filter(action=action).count() == ROUNDS  # one history row per winner
+
+
+def test_two_admins_removing_each_other_leave_one_admin_without_a_deadlock(alpha):
+    first = alpha.member(Role.VENDOR_ADMIN)
+    for round_number in range(ROUNDS):
+        with tenant_scope(alpha.tenant):
+            Membership.objects.filter(role=Role.VENDOR_ADMIN).update(is_active=False)
+            first.is_active = True
+            first.save(update_fields=["is_active"])
+            second = MembershipFactory(
+                tenant=alpha.tenant,
+                role=Role.VENDOR_ADMIN,
+                user__email=f"second-admin-{round_number}@alpha.example",
+            )
+        members = f"/api/v1/t/{alpha.tenant.slug}/members/"
+        answers = race(
+            post(first.user, f"{members}{second.pk}/", method="delete"),
+            post(second.user, f"{members}{first.pk}/", method="delete"),
+        )
+        assert_no_failures(answers)
+        assert sorted(a.status for a in answers) == [204, 400]
+        with tenant_scope(alpha.tenant):
+            admins = Membership.objects.filter(role=Role.VENDOR_ADMIN, is_active=True)
+            assert admins.count() == 1
