@@ -24,6 +24,7 @@ neither can hold what the other waits for:
     3. enrollments of it        (incentives.Enrollment), by partner id
     4. partners                 (partners.Partner), by id
     5. invitation, partner import: each locked alone, nothing after it
+    -  memberships: every active vendor admin by id, then the membership changed (alone)
 
 Inserting a row takes a key-share lock on every row it references, so inserting an enrollment
 counts as touching its program: a service that inserts enrollments locks the program first.
