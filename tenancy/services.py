@@ -215,6 +215,8 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
         locked = lock(Invitation, pk=invitation.pk)
         if locked is None or not INVITATION_STATES.allows("accept", locked.status):
             raise Conflict("This invitation was already used.", code="gone")
+        if not locked.is_open:
+            raise Conflict("This invitation has expired or was withdrawn.", code="gone")
         membership, _ = Membership.objects.update_or_create(
             user=user,
             defaults={"role": locked.role, "partner_id": locked.partner_id, "is_active": True},
