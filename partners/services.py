@@ -101,7 +101,7 @@ def partner_update(*, actor: Membership, partner: Partner, **changes) -> Partner
     require_role(actor, PARTNER_EDITORS)
     cleaned = clean_partner_fields(changes)
     with transaction.atomic():
-        partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        partner = Partner.objects.select_for_update(no_key=True).get(pk=partner.pk)
         before = snapshot(partner, PARTNER_FIELDS)
         for key, value in cleaned.items():
             setattr(partner, key, value)
