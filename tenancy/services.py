@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from partners.models import Partner
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.models import ApiToken, Invitation, Membership, Tenant, User, hash_secret
@@ -19,6 +19,9 @@ from tenancy.roles import ADMINS, PARTNER_ROLES, STAFF_ROLES, Role
 from tenancy.states import INVITATION_STATES
 from tenancy.tasking import enqueue_on_commit
 from tenancy.transitions import is_unique_violation, lock, lock_for, move
+
+if TYPE_CHECKING:
+    from partners.models import Partner  # the partner a membership belongs to; never imported
 
 INVITATION_LIFETIME = timedelta(days=14)
 RESERVED_SLUGS = {"admin", "api", "accounts", "static", "media", "invitations", "t", "new"}
