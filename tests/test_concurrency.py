@@ -234,3 +234,31 @@ def test_two_admins_removing_each_other_leave_one_admin_without_a_deadlock(alpha
         with in_tenant(alpha):
             admins = Membership.objects.filter(role=Role.VENDOR_ADMIN, is_active=True)
             assert admins.count() == 1
+
+
+def test_accepting_terms_while_new_ones_are_published_never_enrolls_on_old_terms(alpha):
+    """The acceptance reads the current version under the program's lock: it lands before the
+    publication (which then asks for re-acceptance) or is refused as stale (409)."""
+    partner_admin, cam = alpha.user(Role.PARTNER_ADMIN), alpha.user(Role.CHANNEL_MANAGER)
+    outcomes = Counter()
+    for round_number in range(ROUNDS):
+        with in_tenant(alpha):
+            Enrollment.objects.filter(pk=alpha.enrollment.pk).update(
+                status=EnrollmentStatus.REACCEPT
+            )
+            version = ProgramTerms.objects.filter(program=alpha.program).count()
+        accept, publish = race(
+            post(partner_admin, f"{_programs(alpha)}enroll/", {"terms_version": version}),
+            post(cam, f"{_programs(alpha)}terms/", {"body": f"Terms, round {round_number}."}),
+        )
+        assert_no_failures([accept, publish])
+        assert publish.status == 201
+        assert accept.status == 200 or (accept.status, accept.body["code"]) == (409, "stale_terms")
+        outcomes[accept.status] += 1
+        with in_tenant(alpha):
+            enrollment = Enrollment.objects.select_related("terms").get(pk=alpha.enrollment.pk)
+            latest = ProgramTerms.objects.filter(program=alpha.program).count()
+        assert enrollment.status == EnrollmentStatus.REACCEPT or (
+            enrollment.status == EnrollmentStatus.ENROLLED and enrollment.terms.version == latest
+        )
+    assert sum(outcomes.values()) == ROUNDS
