@@ -14,7 +14,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from tenancy import selectors, services
-from tenancy.errors import ApplicationError
+from tenancy.errors import ApplicationError, Conflict
 from tenancy.forms import (
     AcceptInvitationForm,
     ApiTokenForm,
@@ -229,7 +229,7 @@ class InvitationAcceptView(View):
 
     template_name = "invitation_accept.html"
 
-    def _render(self, request, invitation, form=None, error=None) -> HttpResponse:
+    def _render(self, request, invitation, form=None, error=None, status=400) -> HttpResponse:
         has_account = User.objects.filter(email__iexact=invitation.email).exists()
         context = {
             "invitation": invitation,
@@ -239,7 +239,7 @@ class InvitationAcceptView(View):
         }
         if form is None and not request.user.is_authenticated and not has_account:
             context["form"] = AcceptInvitationForm()
-        return render(request, self.template_name, context, status=400 if error else 200)
+        return render(request, self.template_name, context, status=status if error else 200)
 
     def get(self, request, token):
         invitation = selectors.invitation_by_token(token)
@@ -266,7 +266,8 @@ class InvitationAcceptView(View):
             if form is not None:
                 apply_errors(form, error)
                 return self._render(request, invitation, form=form)
-            return self._render(request, invitation, error=error.message)
+            status = 409 if isinstance(error, Conflict) else 400  # e.g. used by a second click
+            return self._render(request, invitation, error=error.message, status=status)
         if not request.user.is_authenticated:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to {invitation.tenant.name}.")
