@@ -35,19 +35,29 @@ from partners.csv_format import (
     row_values,
 )
 from partners.models import Partner, PartnerImport, Tier
-from partners.services import PARTNER_EDITORS, PARTNER_FIELDS, clean_partner_fields
+from partners.services import (
+    PARTNER_CHANGED,
+    PARTNER_CREATED,
+    PARTNER_EDITORS,
+    PARTNER_FIELDS,
+    clean_partner_fields,
+)
+from partners.states import IMPORT_STATES
 from tenancy.audit import changes_between, snapshot
 from tenancy.errors import ApplicationError
+from tenancy.events import publish_many
 from tenancy.models import AuditEvent, Membership
 from tenancy.roles import STAFF_ROLES
 from tenancy.services import require_role
 from tenancy.tasking import enqueue_on_commit
+from tenancy.transitions import lock
 
 MAX_LENGTHS = {"external_id": 100, "name": 200, "region": 60, "territory": 100}
 MAX_FILE_BYTES = 10 * 1024 * 1024
 CHUNK_ROWS = 500
 MAX_STORED_ERRORS = 1000
-FINISHED = (PartnerImport.Status.DONE, PartnerImport.Status.FAILED)
+# The states no action leaves: done and failed.
+FINISHED = tuple(s for s in PartnerImport.Status.values if not IMPORT_STATES.actions_from(s))
 _PROGRESS_FIELDS = [
     "status",
     "started_at",
@@ -239,7 +249,8 @@ def _plan(rows: list[Row], columns: list[str], repeated: dict[str, int]) -> _Chu
 
 
 def _write(job: PartnerImport, chunk: _Chunk) -> None:
-    """Create and update the chunk's partners in bulk, with one history row each."""
+    """Create and update the chunk's partners in bulk, with one history row and one event
+    (`partner.created` / `partner.changed`) each."""
     Partner.objects.bulk_create([partner for _, partner in chunk.creates])
     if chunk.updates:
         now = timezone.now()
@@ -250,6 +261,15 @@ def _write(job: PartnerImport, chunk: _Chunk) -> None:
     history = [(number, p, "imported_created", None) for number, p in chunk.creates]
     history += [(number, p, "imported_updated", diff) for number, p, diff in chunk.updates]
     AuditEvent.objects.bulk_create([_event(job, *entry) for entry in history])
+    created = [partner for _, partner in chunk.creates]
+    publish_many(
+        PARTNER_CREATED, aggregates=created, payloads=[{"import_id": job.pk}] * len(created)
+    )
+    publish_many(
+        PARTNER_CHANGED,
+        aggregates=[partner for _, partner, _ in chunk.updates],
+        payloads=[{"fields": sorted(diff), "import_id": job.pk} for _, _, diff in chunk.updates],
+    )
 
 
 def _event(
@@ -285,7 +305,8 @@ def partner_import_run(*, import_id: int, seconds: float = 0) -> PartnerImport |
     transaction; after `seconds` (at least one chunk) queue the continuation on commit, or
     finish the import. Safe to run again: a finished import is left alone, and every chunk
     starts at the committed `next_offset`, read under the row lock that also serialises
-    concurrent deliveries (one that finds another ahead of it seeks there)."""
+    concurrent deliveries (one that finds another ahead of it seeks there). Its status moves
+    follow `IMPORT_STATES`."""
     deadline = time.monotonic() + seconds
     reader: _Reader | None = None
     while True:
@@ -293,13 +314,15 @@ def partner_import_run(*, import_id: int, seconds: float = 0) -> PartnerImport |
             job = _locked(import_id, with_content=reader is None)
             if job is None or job.status in FINISHED:
                 return job
-            if job.status == PartnerImport.Status.PENDING:
-                job.status, job.started_at = PartnerImport.Status.RUNNING, timezone.now()
+            if IMPORT_STATES.allows("start", job.status):
+                job.status = IMPORT_STATES.target("start", job.status)
+                job.started_at = timezone.now()
+            IMPORT_STATES.check("run_chunk", job.status)
             try:
                 reader = reader or _Reader.of(job)
                 more = _run_next_chunk(job, reader)
             except ImportFileError as error:
-                job.status, job.failure = PartnerImport.Status.FAILED, str(error)
+                job.status, job.failure = IMPORT_STATES.target("fail", job.status), str(error)
                 job.finished_at, more = timezone.now(), False
             if more and time.monotonic() >= deadline:
                 _queue_run(job)
@@ -310,9 +333,10 @@ def partner_import_run(*, import_id: int, seconds: float = 0) -> PartnerImport |
 
 
 def _locked(import_id: int, *, with_content: bool) -> PartnerImport | None:
-    jobs = PartnerImport.objects.select_for_update()
-    # The file is read once a run; later chunks lock the row without fetching it again.
-    jobs = jobs if with_content else jobs.defer("content")
+    if with_content:
+        return lock(PartnerImport, pk=import_id)
+    # The file is read once a run; later chunks lock the row (as `lock` does) without it.
+    jobs = PartnerImport.objects.select_for_update(no_key=True).defer("content")
     return jobs.filter(pk=import_id).first()
 
 
@@ -357,9 +381,4 @@ def _run_next_chunk(job: PartnerImport, reader: _Reader) -> bool:
 
 
 def _finish(job: PartnerImport) -> None:
-    from incentives.tasks import programs_auto_enroll_task
-
-    job.status, job.finished_at = PartnerImport.Status.DONE, timezone.now()
-    if job.created_count or job.updated_count:
-        # Eligibility of automatic programs may depend on any partner attribute.
-        enqueue_on_commit(programs_auto_enroll_task, tenant_id=job.tenant_id)
+    job.status, job.finished_at = IMPORT_STATES.target("finish", job.status), timezone.now()

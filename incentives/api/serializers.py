@@ -12,6 +12,7 @@ from incentives.models import (
     ProgramKind,
     ProgramTerms,
 )
+from incentives.states import STATUS_ACTIONS
 
 
 class FiguresSerializer(serializers.Serializer):
@@ -71,7 +72,7 @@ class ProgramSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=["activate", "pause", "close"])
+    action = serializers.ChoiceField(choices=STATUS_ACTIONS)
 
 
 class TermsSerializer(serializers.ModelSerializer):

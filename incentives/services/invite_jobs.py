@@ -13,14 +13,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from incentives.eligibility import eligibility_q
-from incentives.models import EnrollmentMode, InviteJob, Program, ProgramStatus
+from incentives.models import EnrollmentMode, InviteJob, Program
 from incentives.services.enrollments import enrollment_invite
 from incentives.services.programs import PROGRAM_EDITORS
+from incentives.states import PROGRAM_STATES
 from partners.models import Partner
 from tenancy.errors import ApplicationError
 from tenancy.models import Membership
 from tenancy.services import require_role
 from tenancy.tasking import enqueue_on_commit
+from tenancy.transitions import lock_for
 
 CHUNK_PARTNERS = 500
 MAX_STORED_ERRORS = 100
@@ -38,22 +40,18 @@ _PROGRESS_FIELDS = [
 ]
 
 
-def _check_invitable(program: Program) -> None:
-    """The refusals `enrollment_invite` would give, answered at the request."""
-    if program.status not in (ProgramStatus.DRAFT, ProgramStatus.ACTIVE, ProgramStatus.PAUSED):
-        raise ApplicationError("A closed program takes no invitations.")
-    if program.enrollment_mode == EnrollmentMode.AUTOMATIC:
-        raise ApplicationError("An automatic program enrolls eligible partners by itself.")
-
-
 def invite_job_start(*, actor: Membership, program: Program) -> InviteJob:
     """Record invitations to every eligible partner of `program` and queue them on commit. A
     program whose invitations are still under way gets that job back, not a second one."""
     require_role(actor, PROGRAM_EDITORS)
     with transaction.atomic():
-        # Checked on the locked row; the lock also makes two requests at once find one job.
-        program = Program.objects.select_for_update().get(pk=program.pk)
-        _check_invitable(program)
+        # The refusals `enrollment_invite` would give, answered now on the locked row; the lock
+        # also makes two requests at once find one job.
+        program = lock_for(
+            Program, machine=PROGRAM_STATES, action="invite", seen=program.status, pk=program.pk
+        )
+        if program.enrollment_mode == EnrollmentMode.AUTOMATIC:
+            raise ApplicationError("An automatic program enrolls eligible partners by itself.")
         under_way = (
             InviteJob.objects.filter(
                 program=program, status__in=(InviteJob.Status.PENDING, InviteJob.Status.RUNNING)

@@ -18,7 +18,7 @@ from partners.csv_io import partner_import_run, partner_import_start
 from partners.models import Partner, PartnerImport
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, NotPermitted
-from tenancy.models import AuditEvent
+from tenancy.models import AuditEvent, DomainEvent
 from tenancy.roles import Role
 from tests.conftest import build_world, client_for
 from tests.factories.partners import PartnerFactory, TierFactory
@@ -325,21 +325,34 @@ def test_stored_errors_are_capped_and_the_count_stays_exact(worlds):
     assert job.errors[-1]["row"] == csv_io.MAX_STORED_ERRORS + 1
 
 
-def test_finishing_queues_automatic_enrollment_once_and_only_after_changes(worlds, monkeypatch):
-    from incentives.tasks import programs_auto_enroll_task
+def partner_events(world) -> list[tuple[str, int, dict]]:
+    with tenant_scope(world.tenant):
+        return list(
+            DomainEvent.objects.filter(aggregate_type="partners.partner")
+            .order_by("pk")
+            .values_list("kind", "aggregate_id", "payload")
+        )
 
-    alpha, _ = worlds
-    queued = []
-    monkeypatch.setattr(csv_io, "enqueue_on_commit", lambda task, **kw: queued.append(task))
+
+def test_import_publishes_one_event_a_created_or_changed_partner_and_none_when_unchanged(
+    worlds, monkeypatch
+):
+    alpha, bravo = worlds
     monkeypatch.setattr(csv_io, "CHUNK_ROWS", 2)
     job = import_csv(alpha, rows(5))
-    assert queued.count(programs_auto_enroll_task) == 1
-    with tenant_scope(alpha.tenant):
-        partner_import_run(import_id=job.pk)
-    assert queued.count(programs_auto_enroll_task) == 1
-    queued.clear()
-    import_csv(alpha, rows(5))
-    assert programs_auto_enroll_task not in queued
+    partners = partners_by_crm_id(alpha)
+    created = [
+        ("partner.created", partners[f"CRM-{n:05d}"].pk, {"import_id": job.pk}) for n in range(5)
+    ]
+    assert partner_events(alpha) == created
+    assert import_csv(alpha, rows(5)).unchanged_count == 5
+    assert partner_events(alpha) == created
+    job = import_csv(alpha, rows(2, region="APAC"))
+    changed = {"fields": ["region"], "import_id": job.pk}
+    assert partner_events(alpha)[5:] == [
+        ("partner.changed", partners[f"CRM-{n:05d}"].pk, changed) for n in range(2)
+    ]
+    assert partner_events(bravo) == []
 
 
 def test_upload_queues_the_run_on_commit(worlds, django_capture_on_commit_callbacks, monkeypatch):
@@ -690,7 +703,7 @@ def test_a_run_reads_the_file_once_and_imports_every_chunk_within_its_budget(wor
     assert (job.status, job.processed_rows, job.created_count, job.error_count) == ("done", 8, 7, 1)
     assert "first at row 4" in job.errors[0]["message"]
     assert opened == [{"offset": 0, "row": 2}]
-    assert [task.name for task in queued] == ["incentives.tasks.programs_auto_enroll_task"]
+    assert queued == []  # no continuation: the run finished within its budget
 
 
 def test_a_continuation_seeks_to_the_stored_offset_without_reading_the_rows_before_it(
@@ -771,7 +784,12 @@ def test_imports_and_re_syncs_are_sent_to_the_bulk_queue_never_to_validation(
 ):
     from celery.signals import before_task_publish
 
-    from incentives.tasks import programs_auto_enroll_sweep_task, programs_auto_enroll_task
+    from config.celery import app
+    from incentives.tasks import (
+        auto_enroll_requests_sweep_task,
+        programs_auto_enroll_sweep_task,
+        programs_auto_enroll_task,
+    )
     from partners.tasks import partner_import_run_task, partner_imports_sweep_task
 
     for task in (
@@ -779,6 +797,7 @@ def test_imports_and_re_syncs_are_sent_to_the_bulk_queue_never_to_validation(
         partner_imports_sweep_task,
         programs_auto_enroll_task,
         programs_auto_enroll_sweep_task,
+        auto_enroll_requests_sweep_task,
     ):
         assert task.uplift_queue == "bulk"
     alpha, _ = worlds
@@ -798,12 +817,12 @@ def test_imports_and_re_syncs_are_sent_to_the_bulk_queue_never_to_validation(
     finally:
         before_task_publish.disconnect(record)
     # The worker in this Redis database finds nothing committed to import; leave it nothing.
-    from config.celery import app
-
     app.control.purge()
-    assert sent == [("partners.tasks.partner_import_run_task", "bulk")] * 3 + [
-        ("incentives.tasks.programs_auto_enroll_task", "bulk")
-    ]
+    ours = [(name, queue) for name, queue in sent if name.startswith("partners.")]
+    assert ours == [("partners.tasks.partner_import_run_task", "bulk")] * 3
+    # The outbox relay of the partners' events is the outbox's own (tenancy.tasks).
+    others = {name for name, _ in sent if not name.startswith("partners.")}
+    assert others <= {"tenancy.tasks.event_relay_task"}
 
 
 @pytest.mark.worker

@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incentives', '0001_initial'),
-        ('tenancy', '0002_auditevent'),
+        ('incentives', '0002_autoenrollrequest'),
+        ('tenancy', '0003_domainevent'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('partners', '0004_partner_import'),
+        ('partners', '0005_tier_rank_unique'),
     ]
 
     operations = [
