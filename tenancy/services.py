@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from partners.models import Partner
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, NotPermitted
 from tenancy.models import ApiToken, Invitation, Membership, Tenant, User, hash_secret
 from tenancy.roles import ADMINS, PARTNER_ROLES, STAFF_ROLES, Role
 from tenancy.tasking import enqueue_on_commit
+
+if TYPE_CHECKING:
+    from partners.models import Partner  # the partner a membership belongs to; never imported
 
 INVITATION_LIFETIME = timedelta(days=14)
 RESERVED_SLUGS = {"admin", "api", "accounts", "static", "media", "invitations", "t", "new"}
@@ -189,7 +192,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
             f"This invitation was sent to {invitation.email}; sign in with that address.",
             field="email",
         )
-    with tenant_scope(invitation.tenant_id):
+    with tenant_scope(invitation.tenant_id), transaction.atomic():
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.status != Invitation.Status.PENDING:
             raise ApplicationError("This invitation was already used.", code="gone")

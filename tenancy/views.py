@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from partners.selectors import partner_list_for
 from tenancy import selectors, services
 from tenancy.errors import ApplicationError
 from tenancy.forms import (
@@ -25,7 +24,7 @@ from tenancy.forms import (
     apply_errors,
 )
 from tenancy.models import Membership, User
-from tenancy.roles import ADMINS, ALL_ROLES, PARTNER_ROLES, STAFF_ROLES, Role
+from tenancy.roles import ADMINS, PARTNER_ROLES, STAFF_ROLES, Role
 from tenancy.web import TenantPageMixin
 
 PEOPLE_MANAGERS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER})
@@ -48,7 +47,7 @@ class HomeView(TemplateView):
         request.memberships = memberships
         if len(memberships) == 1 and not request.GET.get("switch"):
             return redirect(tenant_home_url(memberships[0]))
-        entries = [(m, tenant_home_url(m)) for m in memberships]
+        entries = [(m, tenant_home_url(m)) for m in selectors.with_partner_names(memberships)]
         return self.render_to_response({"entries": entries})
 
 
@@ -60,23 +59,6 @@ def healthz(request) -> JsonResponse:
         cursor.execute("SELECT 1")
     cache.get("healthz")
     return JsonResponse({"status": "ok"})
-
-
-class DashboardView(TenantPageMixin, TemplateView):
-    roles = ALL_ROLES
-    template_name = "dashboard/home.html"
-
-    def get(self, request, *args, **kwargs):
-        if self.membership.role in PARTNER_ROLES:
-            return redirect("portal_home", request.tenant.slug)
-        return super().get(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(selectors.member_counts())
-        context["partner_count"] = partner_list_for(self.membership).count()
-        context["pending_invitations"] = selectors.invitation_list_for(self.membership).count()
-        return context
 
 
 def _invitable_roles(membership: Membership) -> list[tuple[str, str]]:
@@ -96,7 +78,7 @@ class MembersView(TenantPageMixin, FormView):
         return InvitationForm(
             **self.get_form_kwargs(),
             roles=_invitable_roles(self.membership),
-            partners=partner_list_for(self.membership),
+            partners=selectors.partner_choices_for(self.membership),
         )
 
     def get_context_data(self, **kwargs):

@@ -2,7 +2,8 @@
 
 Authentication first, then the membership check (404 for a tenant the caller is not a member of,
 the same as for one that does not exist), then the tenant is bound for both walls for the rest of
-the request, then role permissions per HTTP method. Subclasses declare `roles` and
+the request and one transaction opened (an error response rolls it back), then role permissions
+per HTTP method. Subclasses declare `roles` and
 `write_roles`; they never define `get_queryset` without going through a selector.
 """
 
@@ -65,6 +66,7 @@ class TenantAPIMixin:
         request._request.tenant_id = membership.tenant_id
         self.membership = membership
         self._scope_stack.enter_context(tenant_scope(membership.tenant))
+        self._scope_stack.enter_context(transaction.atomic())
         self._scoped = True
         self.check_permissions(request)
         self.check_throttles(request)

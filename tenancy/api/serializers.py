@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from partners.models import Partner
 from tenancy.models import Invitation, Membership, Tenant, User
 from tenancy.roles import Role
 
@@ -41,7 +40,7 @@ class PartnerField(serializers.PrimaryKeyRelatedField):
     """A partner of the bound tenant; another tenant's id reads as 'does not exist'."""
 
     def get_queryset(self):
-        return Partner.objects.all()
+        return Membership._meta.get_field("partner").related_model.objects.all()
 
 
 class MemberSerializer(serializers.ModelSerializer):
