@@ -30,7 +30,7 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tenancy.context import tenant_scope
+from tenancy.context import UNSCOPED_ALIAS, tenant_scope
 from tenancy.models import ApiToken, Tenant, TenantOwned, User
 from tenancy.roles import Role
 from tenancy.services import api_token_create
@@ -396,12 +396,11 @@ def _send(client: Client, probe: Probe, url: str, value: object, *, keep: bool):
     return response, body
 
 
+@pytest.mark.django_db(transaction=True, databases=["default", UNSCOPED_ALIAS])
 @pytest.mark.parametrize("role", Role.values)
-def test_tenant_a_ids_in_bodies_and_query_strings_read_as_missing(
-    worlds, role, transactional_db, sweep_tally
-):
-    """Committed worlds (`transactional_db`): the unscoped path reads committed rows, so a leak
-    through it shows only if A's rows are committed."""
+def test_tenant_a_ids_in_bodies_and_query_strings_read_as_missing(worlds, role, sweep_tally):
+    """On committed worlds, with the unscoped connection open to the code under test: a leak
+    through that path (its own connection, which reads committed rows only) shows as a leak."""
     alpha, bravo = worlds
     assert not connection.in_atomic_block  # the worlds are committed
     before = snapshot(alpha.tenant)
