@@ -145,10 +145,15 @@ def _fallback_model(view_class) -> type[models.Model] | None:
     return model if model is not None and issubclass(model, TenantOwned) else None
 
 
-def _resolved(name: str, model, fallback) -> type[models.Model] | None:
+def _resolved(owner: type, name: str, model, fallback) -> type[models.Model]:
+    """The model an id field points at. A field that takes ids and names no model the sweep can
+    tell fails the sweep: the field is then to be named after its model, or given a queryset."""
     if model is not None and issubclass(model, TenantOwned | User):
         return model
-    return model_named(name) or fallback
+    found = model_named(name) or fallback
+    if found is None:
+        raise LookupError(f"{owner.__name__}.{name}: which model do its ids point at?")
+    return found
 
 
 def serializer_id_fields(serializer_class, fallback=None) -> list[IdField]:
@@ -166,9 +171,9 @@ def serializer_id_fields(serializer_class, fallback=None) -> list[IdField]:
             many = True
         elif not (isinstance(f, serializers.IntegerField) and _id_named(name)):
             continue
-        model = _resolved(name, model, fallback)
-        if model is not None:
-            found.append(IdField("body", name, model, many))
+        found.append(
+            IdField("body", name, _resolved(serializer_class, name, model, fallback), many)
+        )
     return found
 
 
@@ -193,13 +198,11 @@ def form_id_fields(form_class, fallback=None) -> list[IdField]:
             many = isinstance(f, forms.MultipleChoiceField)
             if model_named(name) is None and not _id_named(name):
                 continue
-        elif _id_named(name):
+        elif _id_named(name) and not isinstance(f, forms.CharField):  # not an outside id
             many = name.endswith("ids") or isinstance(f.widget, forms.MultipleHiddenInput)
         else:
             continue
-        model = _resolved(name, model, fallback)
-        if model is not None:
-            found.append(IdField("body", name, model, many))
+        found.append(IdField("body", name, _resolved(form_class, name, model, fallback), many))
     return found
 
 
@@ -222,9 +225,8 @@ def filterset_id_fields(filterset_class, fallback=None) -> list[IdField]:
                 continue
         else:
             continue
-        model = _resolved(name, model, fallback)
-        if model is not None:
-            found.append(IdField("query", name, model, many))
+        model = _resolved(filterset_class, name, model, fallback)
+        found.append(IdField("query", name, model, many))
     return found
 
 
