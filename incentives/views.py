@@ -31,10 +31,11 @@ from incentives.models import (
 )
 from incentives.services import enrollments as enrollment_services
 from incentives.services import programs as program_services
+from incentives.states import PROGRAM_STATES
 from partners.selectors import distinct_values, partner_list_for, tier_list
 from tenancy.errors import ApplicationError
 from tenancy.roles import STAFF_ROLES
-from tenancy.web import TenantPageMixin
+from tenancy.web import TenantPageMixin, refused_form_status
 
 EDITORS = program_services.PROGRAM_EDITORS
 ACTION_LABELS = {"activate": "Activate", "pause": "Pause", "close": "Close"}
@@ -111,7 +112,9 @@ class ProgramCreateView(ProgramFormMixin, FormView):
             program = program_services.program_create(actor=self.membership, **form.program_data())
         except ApplicationError as error:
             apply_program_errors(form, error)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         return self.saved(program, "created as a draft")
 
 
@@ -142,7 +145,9 @@ class ProgramEditView(ProgramFormMixin, FormView):
             )
         except ApplicationError as error:
             apply_program_errors(form, error)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         return self.saved(program, "saved")
 
 
@@ -162,7 +167,6 @@ class ProgramDetailView(TenantPageMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         program = self.program
         terms = list(selectors.terms_versions(program))
-        sources = program_services.TRANSITIONS
         context.update(
             program=program,
             figures=selectors.program_figures([program])[program.pk],
@@ -171,12 +175,12 @@ class ProgramDetailView(TenantPageMixin, TemplateView):
             current_terms=terms[0] if terms else None,
             transitions=[
                 (action, ACTION_LABELS[action])
-                for action, (allowed, _) in sources.items()
-                if program.status in allowed
+                for action in PROGRAM_STATES.actions_from(program.status)
+                if action in ACTION_LABELS
             ],
             can_edit=self.membership.role in EDITORS,
             is_closed=program.status == ProgramStatus.CLOSED,
-            can_invite=program.status != ProgramStatus.CLOSED
+            can_invite=PROGRAM_STATES.allows("invite", program.status)
             and program.enrollment_mode != EnrollmentMode.AUTOMATIC,
             history=selectors.program_history(program, limit=HISTORY_LIMIT),
         )
@@ -225,6 +229,7 @@ class ProgramTermsView(ProgramDetailView):
 
     def post(self, request, *args, **kwargs):
         form = TermsForm(request.POST)
+        status = 200
         if form.is_valid():
             try:
                 terms = program_services.terms_publish(
@@ -235,10 +240,11 @@ class ProgramTermsView(ProgramDetailView):
                     messages.error(request, error.message)
                     return redirect(_detail_url(request, self.program, "terms"))
                 apply_program_errors(form, error)
+                status = refused_form_status(error)
             else:
                 messages.success(request, f"Terms version {terms.version} published.")
                 return redirect(_detail_url(request, self.program, "terms"))
-        return self.render_to_response(self.get_context_data(terms_form=form))
+        return self.render_to_response(self.get_context_data(terms_form=form), status=status)
 
 
 def _detail_url(request, program: Program, anchor: str = "") -> str:
