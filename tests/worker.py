@@ -109,3 +109,25 @@ class WorkerProcess:
         raise AssertionError(
             f"{count} mails expected, {len(self.mails())} arrived:\n{self.log_text()}"
         )
+
+
+def settle(tenant_id: int, *, timeout: float = 120) -> None:
+    """Wait until the worker has handled everything a test's writes set going: the outbox's
+    relays and deliveries (validation) and the re-syncs they ask for (bulk). A healthcheck sent
+    to a queue returns after every message sent to it before; the outbox is settled when no
+    event of the tenant is left undelivered."""
+    from tenancy.context import tenant_scope
+    from tenancy.models import DomainEvent
+    from tenancy.tasks import tenant_healthcheck_task
+
+    deadline = time.monotonic() + timeout
+    while True:
+        for queue in ("validation", "bulk"):
+            tenant_healthcheck_task.apply_async(kwargs={"tenant_id": tenant_id}, queue=queue).get(
+                timeout=timeout
+            )
+        with tenant_scope(tenant_id):
+            if not DomainEvent.objects.filter(delivered_at__isnull=True).exists():
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError("events of the tenant are still undelivered")

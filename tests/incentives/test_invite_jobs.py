@@ -20,6 +20,7 @@ from tenancy.roles import Role
 from tests.conftest import build_world, client_for
 from tests.factories.incentives import EnrollmentFactory, ProgramFactory
 from tests.factories.partners import PartnerFactory
+from tests.worker import settle
 
 
 def _program(world, **fields) -> Program:
@@ -249,6 +250,7 @@ def test_the_worker_invites_everyone_once_even_when_the_message_comes_twice(
     tenant_healthcheck_task.apply_async(kwargs={"tenant_id": alpha.tenant.pk}, queue="bulk").get(
         timeout=120
     )
+    settle(alpha.tenant.pk)
     progress = client.get(response["Location"]).json()
     assert (progress["status"], progress["done"], progress["invited"]) == ("done", 1200, 1200), (
         celery_worker.log_text()

@@ -16,6 +16,7 @@ from django.urls import reverse
 from partners import csv_format, csv_io
 from partners.csv_io import partner_import_run, partner_import_start
 from partners.models import Partner, PartnerImport
+from tenancy import events
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, NotPermitted
 from tenancy.models import AuditEvent, DomainEvent
@@ -23,6 +24,7 @@ from tenancy.roles import Role
 from tests.conftest import build_world, client_for
 from tests.factories.partners import PartnerFactory, TierFactory
 from tests.factories.tenancy import MembershipFactory
+from tests.worker import settle
 
 HEADER = "external_id,name,type,tier,region,territory,country,stage,segment,status"
 
@@ -626,7 +628,6 @@ def test_api_answers_404_for_another_tenants_import(worlds):
 
 @pytest.mark.worker
 def test_upload_through_the_page_is_imported_by_the_worker(transactional_db, celery_worker):
-    from tenancy.tasks import tenant_healthcheck_task
 
     alpha = build_world("alpha")
     build_world("bravo")
@@ -645,11 +646,8 @@ def test_upload_through_the_page_is_imported_by_the_worker(transactional_db, cel
         if job.status in csv_io.FINISHED or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    # Let the automatic-enrollment task the import queued finish before the tables are emptied:
-    # a queue is first in, first out, so a healthcheck sent after it on `bulk` comes after it.
-    tenant_healthcheck_task.apply_async(kwargs={"tenant_id": alpha.tenant.pk}, queue="bulk").get(
-        timeout=60
-    )
+    # Let the work the import set going finish before the tables are emptied.
+    settle(alpha.tenant.pk)
 
     assert job.status == PartnerImport.Status.DONE, celery_worker.log_text()
     assert (job.created_count, job.error_count, job.processed_rows) == (3, 1, 4)
@@ -753,6 +751,7 @@ def test_two_deliveries_running_at_once_import_every_row_exactly_once(monkeypatc
     build_world("bravo")
     monkeypatch.setattr(csv_io, "CHUNK_ROWS", 7)
     monkeypatch.setattr(csv_io, "enqueue_on_commit", lambda task, **kw: None)
+    monkeypatch.setattr(events, "request_relay", lambda tenant_id: None)  # no worker here
     job = start(alpha, rows(150))
     failures = []
 
@@ -838,6 +837,7 @@ def test_a_message_delivered_twice_to_the_worker_imports_every_row_once(
     partner_import_run_task.apply_async(kwargs={"tenant_id": alpha.tenant.pk, "import_id": job.pk})
     kwargs = {"tenant_id": alpha.tenant.pk}
     tenant_healthcheck_task.apply_async(kwargs=kwargs, queue="bulk").get(timeout=120)
+    settle(alpha.tenant.pk)  # the partners' events, before the tables are emptied
     with tenant_scope(alpha.tenant):
         job = PartnerImport.objects.get(pk=job.pk)
     assert (job.status, job.processed_rows, job.created_count) == ("done", 1200, 1200), (
@@ -858,6 +858,7 @@ def test_each_chunk_is_committed_before_the_next_one_starts(monkeypatch):
     build_world("bravo")
     monkeypatch.setattr(csv_io, "CHUNK_ROWS", 2)
     monkeypatch.setattr(csv_io, "enqueue_on_commit", lambda task, **kw: None)
+    monkeypatch.setattr(events, "request_relay", lambda tenant_id: None)  # no worker here
     job = start(alpha, rows(7))
     seen = []
 

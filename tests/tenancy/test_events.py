@@ -61,7 +61,7 @@ def drain(world, worker) -> None:
     from incentives.tasks import programs_auto_enroll_task
 
     marker = programs_auto_enroll_task.apply_async(
-        kwargs={"tenant_id": world.tenant.pk, "program_id": 0}
+        kwargs={"tenant_id": world.tenant.pk, "program_id": 0}, queue="validation"
     )
     wait_until(lambda: re.search(rf"\[{marker.id}\] succeeded", worker.log_text()), worker)
 
