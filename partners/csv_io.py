@@ -32,12 +32,11 @@ from partners.csv_format import (
     row_values,
 )
 from partners.models import Partner, PartnerImport, Tier
-from partners.services import PARTNER_EDITORS, PARTNER_FIELDS, clean_partner_fields
+from partners.services import PARTNER_FIELDS, clean_partner_fields
 from tenancy.audit import changes_between, snapshot
 from tenancy.errors import ApplicationError
 from tenancy.models import AuditEvent, Membership
-from tenancy.roles import STAFF_ROLES
-from tenancy.services import require_role
+from tenancy.permissions import STAFF_ROLES, require
 from tenancy.tasking import enqueue_on_commit
 
 MAX_LENGTHS = {"external_id": 100, "name": 200, "region": 60, "territory": 100}
@@ -63,7 +62,7 @@ _PROGRESS_FIELDS = [
 def partner_import_start(*, actor: Membership, file_name: str, data: bytes) -> PartnerImport:
     """Store an uploaded CSV as a pending import and queue its processing on commit. Raises
     ApplicationError on `file` for a file that is empty, too large, not UTF-8 text or not CSV."""
-    require_role(actor, PARTNER_EDITORS)
+    require(actor, "partners.import")
     text = _decoded(data)
     try:
         _header, records = read_records(text)

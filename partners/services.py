@@ -5,15 +5,14 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from partners.actions import check_partner_action
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage, Tier
 from tenancy.audit import changes_between, record_event, snapshot
 from tenancy.errors import ApplicationError
 from tenancy.models import Membership
-from tenancy.roles import STAFF_ROLES, Role
-from tenancy.services import require_role
+from tenancy.permissions import is_staff, require
 from tenancy.tasking import enqueue_on_commit
 
-PARTNER_EDITORS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER})
 PARTNER_FIELDS = [
     "name",
     "type",
@@ -55,7 +54,7 @@ def clean_partner_fields(data: dict) -> dict:
                 raise ApplicationError("Use a two-letter country code, e.g. DE.", field="country")
         if key == "tier" and value is not None and not isinstance(value, Tier):
             raise ApplicationError("Choose a tier of this workspace.", field="tier")
-        is_manager = isinstance(value, Membership) and value.role in STAFF_ROLES
+        is_manager = isinstance(value, Membership) and is_staff(value)
         if key == "channel_manager" and value is not None and not is_manager:
             raise ApplicationError(
                 "The channel account manager is a vendor staff member.", field="channel_manager"
@@ -81,7 +80,7 @@ def _save(partner: Partner) -> None:
 
 
 def partner_create(*, actor: Membership, **data) -> Partner:
-    require_role(actor, PARTNER_EDITORS)
+    check_partner_action(actor=actor, partner=None, action="edit")
     data.setdefault("name", "")
     partner = Partner(**clean_partner_fields(data))
     with transaction.atomic():
@@ -97,7 +96,7 @@ def partner_create(*, actor: Membership, **data) -> Partner:
 
 
 def partner_update(*, actor: Membership, partner: Partner, **changes) -> Partner:
-    require_role(actor, PARTNER_EDITORS)
+    check_partner_action(actor=actor, partner=partner, action="edit")
     cleaned = clean_partner_fields(changes)
     with transaction.atomic():
         partner = Partner.objects.select_for_update().get(pk=partner.pk)
@@ -115,7 +114,7 @@ def partner_update(*, actor: Membership, partner: Partner, **changes) -> Partner
 
 def tier_create(*, actor: Membership, name: str) -> Tier:
     """A new rung at the top of the ladder."""
-    require_role(actor, {Role.VENDOR_ADMIN})
+    require(actor, "tiers.edit")
     name = (name or "").strip()
     if not name:
         raise ApplicationError("Name the tier.", field="name")
@@ -129,7 +128,7 @@ def tier_create(*, actor: Membership, name: str) -> Tier:
 
 
 def tier_update(*, actor: Membership, tier: Tier, name: str) -> Tier:
-    require_role(actor, {Role.VENDOR_ADMIN})
+    require(actor, "tiers.edit")
     name = (name or "").strip()
     if not name:
         raise ApplicationError("Name the tier.", field="name")
@@ -144,7 +143,7 @@ def tier_update(*, actor: Membership, tier: Tier, name: str) -> Tier:
 
 def tier_reorder(*, actor: Membership, tier_ids: list[int]) -> list[Tier]:
     """Set the ladder's order, lowest first; every tier must be named once."""
-    require_role(actor, {Role.VENDOR_ADMIN})
+    require(actor, "tiers.edit")
     with transaction.atomic():
         tiers = {t.pk: t for t in Tier.objects.select_for_update()}
         if sorted(map(int, tier_ids)) != sorted(tiers):
@@ -156,7 +155,7 @@ def tier_reorder(*, actor: Membership, tier_ids: list[int]) -> list[Tier]:
 
 
 def tier_delete(*, actor: Membership, tier: Tier) -> None:
-    require_role(actor, {Role.VENDOR_ADMIN})
+    require(actor, "tiers.edit")
     if Partner.objects.filter(tier=tier).exists():
         raise ApplicationError(f"Partners are on {tier.name}; move them to another tier first.")
     with transaction.atomic():

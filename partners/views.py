@@ -16,13 +16,14 @@ from django.views.generic import FormView, TemplateView
 from incentives.models import Enrollment
 from incentives.selectors import enrollment_list_for
 from partners import selectors, services
+from partners.actions import partner_actions_for
 from partners.forms import PartnerForm, TierForm, TierMoveForm, partner_initial
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage
 from tenancy.audit import history_of, history_of_many
 from tenancy.errors import ApplicationError
 from tenancy.forms import apply_errors
 from tenancy.models import AuditEvent, Membership
-from tenancy.roles import ADMINS, STAFF_ROLES
+from tenancy.permissions import STAFF_ROLES, can
 from tenancy.selectors import invitation_list_for, member_list_for
 from tenancy.web import TenantPageMixin
 
@@ -79,7 +80,7 @@ class PartnerListView(TenantPageMixin, TemplateView):
     """Partners with search, a filter on every attribute, sortable columns and pages of 50;
     `?mine=1` narrows to the signed-in channel manager's partners."""
 
-    roles = STAFF_ROLES
+    capability = "partners.view"
     template_name = "partners/list.html"
 
     def get_context_data(self, **kwargs):
@@ -95,7 +96,7 @@ class PartnerListView(TenantPageMixin, TemplateView):
             sorts=sort_links(params, filters.sort),
             all_query=query_without(params, "page", "mine"),
             mine_query=query_without(params, "page", "channel_manager", mine="1"),
-            can_edit=self.membership.role in services.PARTNER_EDITORS,
+            can_edit=can(self.membership, "partners.edit"),
             **filter_options(self.membership),
         )
         return context
@@ -131,7 +132,7 @@ def partner_timeline(partner: Partner, enrollments: list[Enrollment]) -> list[Ti
 class PartnerDetailView(TenantPageMixin, TemplateView):
     """A partner's attributes, people, programs and history."""
 
-    roles = STAFF_ROLES
+    capability = "partners.view"
     template_name = "partners/detail.html"
 
     def get_context_data(self, **kwargs):
@@ -148,7 +149,7 @@ class PartnerDetailView(TenantPageMixin, TemplateView):
             invitations=invitation_list_for(self.membership, partner_id=partner.pk),
             enrollments=enrollments,
             timeline=partner_timeline(partner, enrollments),
-            can_edit=self.membership.role in services.PARTNER_EDITORS,
+            actions=partner_actions_for(self.membership, partner),
         )
         return context
 
@@ -156,7 +157,7 @@ class PartnerDetailView(TenantPageMixin, TemplateView):
 class PartnerFormMixin:
     """The partner form: scoped tier and manager choices, a service call, field-named errors."""
 
-    roles = services.PARTNER_EDITORS
+    capability = "partners.edit"
     template_name = "partners/form.html"
     form_class = PartnerForm
 
@@ -200,8 +201,8 @@ class PartnerEditView(PartnerFormMixin, TenantPageMixin, FormView):
 class TierListView(TenantPageMixin, FormView):
     """The tier ladder, highest rung first: staff read it, vendor admins change it."""
 
-    roles = STAFF_ROLES
-    write_roles = ADMINS
+    capability = "partners.view"
+    write_capability = "tiers.edit"
     template_name = "partners/tiers.html"
     form_class = TierForm
 
@@ -209,7 +210,7 @@ class TierListView(TenantPageMixin, FormView):
         context = super().get_context_data(**kwargs)
         ladder = selectors.tier_list().annotate(partner_count=Count("partners"))
         context["tiers"] = list(ladder)[::-1]
-        context["can_edit"] = self.membership.role in ADMINS
+        context["can_edit"] = can(self.membership, "tiers.edit")
         return context
 
     def form_valid(self, form):
@@ -233,7 +234,7 @@ def valid_data(form) -> dict:
 class TierActionView(TenantPageMixin, View):
     """POST only: one change to one rung, reported as a message on the ladder page."""
 
-    roles = ADMINS
+    capability = "tiers.edit"
 
     def post(self, request, tenant_slug, tier_id):
         tier = selectors.access_tier(tier_id)

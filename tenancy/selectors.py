@@ -7,7 +7,7 @@ from django.http import Http404
 
 from tenancy.context import all_tenants
 from tenancy.models import ApiToken, Invitation, Membership, User, hash_secret
-from tenancy.roles import PARTNER_ROLES, STAFF_ROLES
+from tenancy.permissions import PARTNER_ROLES, STAFF_ROLES, is_partner_person
 
 
 def memberships_of(user: User) -> list[Membership]:
@@ -45,7 +45,7 @@ def member_list_for(
         .select_related("user", "partner")
         .order_by("user__email")
     )
-    if actor.role in PARTNER_ROLES:
+    if is_partner_person(actor):
         queryset = queryset.filter(partner_id=actor.partner_id)
     if partner_id is not None:
         queryset = queryset.filter(partner_id=partner_id)
@@ -82,7 +82,7 @@ def invitation_list_for(
 ) -> QuerySet[Invitation]:
     """Invitations `actor` may see: all for staff, their own company's for partner people."""
     queryset = Invitation.objects.select_related("partner", "invited_by")
-    if actor.role in PARTNER_ROLES:
+    if is_partner_person(actor):
         queryset = queryset.filter(partner_id=actor.partner_id)
     if partner_id is not None:
         queryset = queryset.filter(partner_id=partner_id)

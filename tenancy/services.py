@@ -12,10 +12,12 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from partners.models import Partner
+from tenancy.actions import check_invitation_action
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, NotPermitted
 from tenancy.models import ApiToken, Invitation, Membership, Tenant, User, hash_secret
-from tenancy.roles import ADMINS, PARTNER_ROLES, STAFF_ROLES, Role
+from tenancy.permissions import PARTNER_ROLES, STAFF_ROLES, is_partner_person, manages, require
+from tenancy.roles import Role
 from tenancy.tasking import enqueue_on_commit
 
 INVITATION_LIFETIME = timedelta(days=14)
@@ -48,7 +50,7 @@ def tenant_create(*, name: str, owner: User, default_currency: str = "USD") -> T
 
 
 def tenant_update(*, actor: Membership, **changes: object) -> Tenant:
-    require_role(actor, ADMINS)
+    require(actor, "settings.edit")
     tenant = actor.tenant
     allowed = {"name", "default_currency", "time_zone", "require_staff_mfa"}
     unknown = set(changes) - allowed
@@ -70,11 +72,6 @@ def _full_clean(obj) -> None:
         errors = {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
         first = next(iter(errors.values()))[0]
         raise ApplicationError(first, errors=errors) from None
-
-
-def require_role(actor: Membership, roles: frozenset[str] | set[str]) -> None:
-    if actor.role not in roles:
-        raise NotPermitted()
 
 
 def _check_invitable(
@@ -158,9 +155,7 @@ def invitation_send(*, invitation_id: int) -> bool:
 
 
 def invitation_resend(*, actor: Membership, invitation: Invitation) -> Invitation:
-    _check_manages(actor, invitation.role, invitation.partner_id)
-    if invitation.status != Invitation.Status.PENDING:
-        raise ApplicationError("Only a pending invitation can be sent again.")
+    check_invitation_action(actor=actor, invitation=invitation, action="resend")
     with transaction.atomic():
         invitation.sent_at = None
         invitation.token_hash = ""
@@ -171,9 +166,7 @@ def invitation_resend(*, actor: Membership, invitation: Invitation) -> Invitatio
 
 
 def invitation_revoke(*, actor: Membership, invitation: Invitation) -> Invitation:
-    _check_manages(actor, invitation.role, invitation.partner_id)
-    if invitation.status != Invitation.Status.PENDING:
-        raise ApplicationError("This invitation is no longer pending.")
+    check_invitation_action(actor=actor, invitation=invitation, action="revoke")
     invitation.status = Invitation.Status.REVOKED
     invitation.token_hash = ""
     invitation.save(update_fields=["status", "token_hash"])
@@ -224,17 +217,8 @@ def user_create_for_invitation(*, invitation: Invitation, full_name: str, passwo
 
 
 def _check_manages(actor: Membership, role: str, partner_id: int | None) -> None:
-    if actor.role == Role.VENDOR_ADMIN:
-        return
-    if actor.role == Role.CHANNEL_MANAGER and role in PARTNER_ROLES:
-        return
-    if (
-        actor.role == Role.PARTNER_ADMIN
-        and role in PARTNER_ROLES
-        and partner_id == actor.partner_id
-    ):
-        return
-    raise NotPermitted()
+    if not manages(actor, role=role, partner_id=partner_id):
+        raise NotPermitted()
 
 
 def _other_active_admins(membership: Membership) -> int:
@@ -259,7 +243,7 @@ def membership_update(
         partner = partner or membership.partner
         if partner is None:
             raise ApplicationError("A partner role needs the partner company.", field="partner")
-        if actor.role == Role.PARTNER_ADMIN:
+        if is_partner_person(actor):
             partner = actor.partner
     else:
         partner = None

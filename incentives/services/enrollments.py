@@ -8,15 +8,15 @@ import json
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from incentives.eligibility import eligibility_q, ineligibility_reasons
+from incentives import actions
+from incentives.eligibility import eligibility_q
 from incentives.models import Enrollment, EnrollmentMode, EnrollmentStatus, Program, ProgramStatus
-from incentives.services.programs import PROGRAM_EDITORS, current_terms
+from incentives.services.programs import current_terms
 from partners.models import Partner
 from tenancy.audit import record_event
 from tenancy.errors import ApplicationError, NotPermitted
 from tenancy.models import AuditEvent, Membership
-from tenancy.roles import Role
-from tenancy.services import require_role
+from tenancy.permissions import can
 
 
 def enrollment_invite(
@@ -24,11 +24,7 @@ def enrollment_invite(
 ) -> dict[str, int]:
     """Invite eligible partners (all of them when `partner_ids` is None). Partners already
     enrolled or invited are left as they are; ineligible ones are counted, not invited."""
-    require_role(actor, PROGRAM_EDITORS)
-    if program.status not in (ProgramStatus.DRAFT, ProgramStatus.ACTIVE, ProgramStatus.PAUSED):
-        raise ApplicationError("A closed program takes no invitations.")
-    if program.enrollment_mode == EnrollmentMode.AUTOMATIC:
-        raise ApplicationError("An automatic program enrolls eligible partners by itself.")
+    actions.check_program_action(actor=actor, program=program, action="invite")
     asked = (
         Partner.objects.all() if partner_ids is None else Partner.objects.filter(pk__in=partner_ids)
     )
@@ -83,7 +79,7 @@ def enrollment_invite(
 
 
 def _partner_actor(actor: Membership) -> Partner:
-    if actor.role != Role.PARTNER_ADMIN or actor.partner_id is None:
+    if not can(actor, "enrollments.decide_for_partner") or actor.partner_id is None:
         raise NotPermitted("Only a partner admin acts for the company in programs.")
     return actor.partner
 
@@ -94,8 +90,6 @@ def enrollment_accept(
     """The partner admin enrolls the company by accepting the current terms (or accepts the new
     version of terms it had accepted before)."""
     partner = _partner_actor(actor)
-    if program.status != ProgramStatus.ACTIVE:
-        raise ApplicationError("This program is not open for enrollment right now.")
     terms = current_terms(program)
     if terms is None or terms.version != terms_version:
         raise ApplicationError(
@@ -103,9 +97,15 @@ def enrollment_accept(
             field="terms_version",
             code="stale_terms",
         )
-    reasons = ineligibility_reasons(program.eligibility, partner)
-    if reasons:
-        raise ApplicationError(" ".join(reasons), code="ineligible")
+    current = Enrollment.objects.filter(program=program, partner=partner).first()
+    repeated = (
+        current and current.status == EnrollmentStatus.ENROLLED and current.terms_id == terms.pk
+    )
+    if not repeated:  # accepting the same terms again changes nothing (below, under the lock)
+        action = "reaccept" if current and current.status == EnrollmentStatus.REACCEPT else "enroll"
+        actions.check_enrollment_action(
+            actor=actor, program=program, enrollment=current, action=action, has_terms=True
+        )
     with transaction.atomic():
         enrollment = (
             Enrollment.objects.select_for_update().filter(program=program, partner=partner).first()
@@ -141,6 +141,12 @@ def enrollment_accept(
     return enrollment
 
 
+def _check_partner_action(actor: Membership, program: Program, action: str) -> None:
+    partner = _partner_actor(actor)
+    current = Enrollment.objects.filter(program=program, partner=partner).first()
+    actions.check_enrollment_action(actor=actor, program=program, enrollment=current, action=action)
+
+
 def _partner_transition(
     actor: Membership, program: Program, sources: set, target: str
 ) -> Enrollment:
@@ -164,12 +170,14 @@ def _partner_transition(
 
 
 def enrollment_decline(*, actor: Membership, program: Program) -> Enrollment:
+    _check_partner_action(actor, program, "decline")
     return _partner_transition(
         actor, program, {EnrollmentStatus.INVITED}, EnrollmentStatus.DECLINED
     )
 
 
 def enrollment_withdraw(*, actor: Membership, program: Program) -> Enrollment:
+    _check_partner_action(actor, program, "withdraw")
     return _partner_transition(
         actor,
         program,

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from incentives import actions
 from incentives.eligibility import clean_eligibility, describe_eligibility
 from incentives.models import (
     Enrollment,
@@ -25,11 +26,8 @@ from partners.models import Partner
 from tenancy.audit import changes_between, record_event, snapshot
 from tenancy.errors import ApplicationError
 from tenancy.models import Membership
-from tenancy.roles import Role
-from tenancy.services import require_role
+from tenancy.permissions import require
 from tenancy.tasking import enqueue_on_commit
-
-PROGRAM_EDITORS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER})
 
 PROGRAM_FIELDS = (
     "name",
@@ -111,7 +109,7 @@ def _check_period(program: Program) -> None:
 
 
 def program_create(*, actor: Membership, **data) -> Program:
-    require_role(actor, PROGRAM_EDITORS)
+    require(actor, "programs.edit")
     required = {"name", "kind", "starts_on", "ends_on", "budget"}
     missing = sorted(required - {k for k, v in data.items() if v not in (None, "")})
     if missing:
@@ -136,7 +134,8 @@ def program_create(*, actor: Membership, **data) -> Program:
 
 def program_update(*, actor: Membership, program: Program, **changes) -> Program:
     """Change the fields the program's state allows; anything else is refused by name."""
-    require_role(actor, PROGRAM_EDITORS)
+    # The state's rule is EDITABLE, field by field, so that a refusal names the fields.
+    require(actor, "programs.edit")
     allowed = EDITABLE[ProgramStatus(program.status)]
     locked = sorted(
         k for k, v in changes.items() if k not in allowed and getattr(program, k, v) != v
@@ -168,9 +167,9 @@ def program_update(*, actor: Membership, program: Program, **changes) -> Program
 
 def program_transition(*, actor: Membership, program: Program, action: str) -> Program:
     """activate | pause | close, each allowed only from the states in TRANSITIONS."""
-    require_role(actor, PROGRAM_EDITORS)
     if action not in TRANSITIONS:
         raise ApplicationError(f"Unknown action {action!r}.", field="action")
+    actions.check_program_action(actor=actor, program=program, action=action)
     sources, target = TRANSITIONS[action]
     with transaction.atomic():
         program = Program.objects.select_for_update().get(pk=program.pk)
@@ -201,12 +200,10 @@ def current_terms(program: Program) -> ProgramTerms | None:
 
 def terms_publish(*, actor: Membership, program: Program, body: str) -> ProgramTerms:
     """A new terms version. Partners who accepted an earlier one must accept it again."""
-    require_role(actor, PROGRAM_EDITORS)
+    actions.check_program_action(actor=actor, program=program, action="publish_terms")
     body = (body or "").strip()
     if not body:
         raise ApplicationError("Write the terms.", field="body")
-    if program.status == ProgramStatus.CLOSED:
-        raise ApplicationError("A closed program's terms cannot change.")
     with transaction.atomic():
         Program.objects.select_for_update().get(pk=program.pk)  # one publisher at a time
         latest = ProgramTerms.objects.filter(program=program).aggregate(v=Max("version"))["v"] or 0
@@ -227,9 +224,7 @@ def terms_publish(*, actor: Membership, program: Program, body: str) -> ProgramT
 
 
 def required_partners_set(*, actor: Membership, program: Program, partner_ids: list[int]) -> int:
-    require_role(actor, PROGRAM_EDITORS)
-    if program.status == ProgramStatus.CLOSED:
-        raise ApplicationError("A closed program cannot change.")
+    actions.check_program_action(actor=actor, program=program, action="set_required_partners")
     ids = set(Partner.objects.filter(pk__in=partner_ids).values_list("pk", flat=True))
     missing = sorted(set(map(int, partner_ids)) - ids)
     if missing:
