@@ -37,6 +37,7 @@ SITE_URL = f"http://{HOST}:{PORT}"
 DATABASE = "uplift"
 OWNER_ROLE = "postgres"
 APP_ROLE = "uplift_app"
+UNSCOPED_ROLE = "uplift_unscoped"
 QUEUES = "validation,fulfillment,metrics,notifications"
 STARTUP_TIMEOUT = 90
 STOP_TIMEOUT = 15
@@ -212,7 +213,9 @@ def child_environment(server, redis) -> dict[str, str]:
         DEBUG="1",
         DATABASE_URL=database_url(server, APP_ROLE),
         DATABASE_OWNER_URL=database_url(server, OWNER_ROLE),
+        DATABASE_UNSCOPED_URL=database_url(server, UNSCOPED_ROLE),
         APP_DB_ROLE=APP_ROLE,
+        UNSCOPED_DB_ROLE=UNSCOPED_ROLE,
         SITE_URL=SITE_URL,
         ALLOWED_HOSTS=f"{HOST},localhost",
         EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
@@ -257,7 +260,7 @@ def prepare_database(env: dict[str, str]) -> None:
     """Creates the application role, migrates as the owner (row-level security and the grants
     follow each migrate), then seeds as the application role."""
     owner_env = {**env, "DATABASE_URL": env["DATABASE_OWNER_URL"]}
-    run_step("application role", manage("create_app_role"), env)
+    run_step("application roles", manage("create_app_role"), env)
     run_step("migrations", manage("migrate", "--noinput"), owner_env)
     output = run_step("demo data", manage("seed_demo"), env)
     for line in output.strip().splitlines():

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -123,5 +124,5 @@ def _streamed(tenant_id: int, partners) -> Iterator[str]:
     """The export's lines, read after the view has returned: the response body is sent outside
     the view's tenant scope, so the stream binds the same tenant again for its own reads."""
     yield "\ufeff"  # the byte order mark tells spreadsheet programs the file is UTF-8
-    with tenant_scope(tenant_id):
+    with tenant_scope(tenant_id), transaction.atomic():
         yield from csv_format.partner_export_rows(partners)

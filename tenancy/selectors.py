@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from tenancy.context import all_tenants
+from tenancy.context import invitation_link_scope, own_memberships_scope, tenant_scope
 from tenancy.models import ApiToken, Invitation, Membership, User, hash_secret
 from tenancy.permissions import PARTNER_ROLES, STAFF_ROLES, is_partner_person
 
@@ -15,12 +15,25 @@ def memberships_of(user: User) -> list[Membership]:
     tenant is bound (the membership check, the tenant switcher)."""
     if not user.is_authenticated:
         return []
-    with all_tenants(reason="a user's own memberships"):
+    # Wall 1 is stepped round by name here (the plain base manager, filtered by user); wall 2
+    # opens exactly these rows (`own_memberships_scope`). The partner is read later, under the
+    # membership's own tenant.
+    with own_memberships_scope(user.pk):
         return list(
-            Membership.objects.filter(user=user, is_active=True, tenant__is_active=True)
-            .select_related("tenant", "partner")
+            Membership._base_manager.filter(user=user, is_active=True, tenant__is_active=True)
+            .select_related("tenant")
             .order_by("tenant__name")
         )
+
+
+def with_partner_names(memberships: list[Membership]) -> list[Membership]:
+    """Load each partner membership's partner under that membership's own tenant (the switcher
+    lists several tenants; one short read each, and a person has a handful)."""
+    for membership in memberships:
+        if membership.partner_id is not None:
+            with tenant_scope(membership.tenant_id):
+                membership.partner  # noqa: B018  (fetched and cached on the instance)
+    return memberships
 
 
 def membership_for(memberships: list[Membership], tenant_slug: str) -> Membership:
@@ -100,14 +113,20 @@ def access_invitation(actor: Membership, invitation_id: object) -> Invitation:
 
 def invitation_by_token(token: str) -> Invitation:
     """The invitation a link carries, in any tenant: the token is the credential. 404 otherwise."""
-    with all_tenants(reason="an invitation link, before its tenant is known"):
+    token_hash = hash_secret(token)
+    # As for memberships: the base manager, and wall 2 opens this one invitation only.
+    with invitation_link_scope(token_hash):
         invitation = (
-            Invitation.objects.select_related("tenant", "partner")
-            .filter(token_hash=hash_secret(token))
+            Invitation._base_manager.select_related("tenant")
+            .filter(token_hash=token_hash)
+            .exclude(token_hash="")
             .first()
         )
     if invitation is None:
         raise Http404("This invitation link is not valid.")
+    if invitation.partner_id is not None:
+        with tenant_scope(invitation.tenant_id):
+            invitation.partner  # noqa: B018  (the page names the partner; read in its tenant)
     return invitation
 
 

@@ -182,7 +182,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
             f"This invitation was sent to {invitation.email}; sign in with that address.",
             field="email",
         )
-    with tenant_scope(invitation.tenant_id):
+    with tenant_scope(invitation.tenant_id), transaction.atomic():
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.status != Invitation.Status.PENDING:
             raise ApplicationError("This invitation was already used.", code="gone")

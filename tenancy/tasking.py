@@ -15,9 +15,11 @@ QUEUES = ("validation", "fulfillment", "metrics", "notifications")
 
 
 def tenant_task(*, queue: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:
-    """Declare a task that runs under `tenant_scope(tenant_id)`.
+    """Declare a task that runs bound to one tenant, `tenant_scope(tenant_id)`.
 
-    Call it with keyword arguments only, `tenant_id` among them, and from a transaction through
+    The binding opens no transaction: the body opens its own, as many as its work needs (the
+    payout shape: commit, call the provider with none open, commit). Call it with keyword
+    arguments only, `tenant_id` among them, and from a transaction through
     `enqueue_on_commit(invitation_send_task, tenant_id=7, invitation_id=42)`. A message without
     a tenant id fails with `TenantContextMissing` before the body runs.
     """

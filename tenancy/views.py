@@ -48,7 +48,7 @@ class HomeView(TemplateView):
         request.memberships = memberships
         if len(memberships) == 1 and not request.GET.get("switch"):
             return redirect(tenant_home_url(memberships[0]))
-        entries = [(m, tenant_home_url(m)) for m in memberships]
+        entries = [(m, tenant_home_url(m)) for m in selectors.with_partner_names(memberships)]
         return self.render_to_response({"entries": entries})
 
 

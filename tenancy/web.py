@@ -2,7 +2,8 @@
 
 The tenant comes from the URL and is bound only after the membership check: a user who is not a
 member gets the same 404 as for a tenant that does not exist. The view, and the rendering of its
-template, run inside `tenant_scope`, one transaction with the tenant set for both walls.
+template, run bound to the tenant (both walls) and in one transaction, which an error response
+rolls back.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class TenantPageMixin:
             raise PermissionDenied("Your role does not allow this page.")
         if needs_mfa_setup(membership):
             return redirect("mfa_activate_totp")
-        with tenant_scope(membership.tenant):
+        with tenant_scope(membership.tenant), transaction.atomic():
             response = super().dispatch(request, *args, **kwargs)
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()

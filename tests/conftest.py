@@ -54,9 +54,8 @@ def django_db_setup(
         )
         with connection.cursor() as cursor:
             # Test teardown empties tables with TRUNCATE; production never grants it.
-            cursor.execute(
-                f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {settings.APP_DB_ROLE}"
-            )
+            for role in (settings.APP_DB_ROLE, settings.UNSCOPED_DB_ROLE):
+                cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {role}")
         return config
 
     db_config = as_owner(setup)

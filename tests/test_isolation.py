@@ -20,7 +20,7 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tenancy.context import all_tenants
+from tenancy.context import tenant_scope
 from tenancy.models import ApiToken, Tenant, TenantOwned
 from tenancy.roles import Role
 from tenancy.services import api_token_create
@@ -113,10 +113,10 @@ def _non_tenant_rule(route: Route) -> str | None:
 def snapshot(tenant: Tenant) -> dict:
     """Every row tenant A owns, plus its tenant row and its people's API tokens."""
     state: dict = {"tenant": model_to_dict(tenant.__class__.objects.get(pk=tenant.pk))}
-    with all_tenants(reason="test: snapshot of one tenant"):
+    with tenant_scope(tenant):
         for model in apps.get_models():
             if issubclass(model, TenantOwned):
-                rows = model.objects.filter(tenant=tenant).order_by("pk")
+                rows = model.objects.order_by("pk")
                 state[model._meta.label] = [model_to_dict(row) for row in rows]
         user_ids = [row["user"] for row in state["tenancy.Membership"]]
     state["tokens"] = [model_to_dict(t) for t in ApiToken.objects.filter(user_id__in=user_ids)]

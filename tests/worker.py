@@ -24,15 +24,19 @@ class WorkerProcess:
 
     def start(self) -> None:
         app.control.purge()  # messages left in this Redis database by an earlier run
-        database = dj_database_url.parse(settings.DATABASE_URL)
-        database_url = (
-            f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
-            f"{database['PORT']}/{connection.settings_dict['NAME']}"
-        )
+
+        def test_database(url: str) -> str:
+            database = dj_database_url.parse(url)
+            return (
+                f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
+                f"{database['PORT']}/{connection.settings_dict['NAME']}"
+            )
+
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": database_url,
+            "DATABASE_URL": test_database(settings.DATABASE_URL),
+            "DATABASE_UNSCOPED_URL": test_database(settings.DATABASE_UNSCOPED_URL),
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(self.mail_dir),
             "SITE_URL": os.environ.get("SITE_URL", "http://testserver"),
@@ -90,7 +94,10 @@ class WorkerProcess:
             path.unlink()
 
     def mails(self) -> list[str]:
-        return [p.read_text() for p in sorted(self.mail_dir.glob("*.log"))]
+        """The mails written so far; one still being written (Django's file backend creates the
+        file first and ends each message with a line of dashes) is not counted yet."""
+        texts = [p.read_text() for p in sorted(self.mail_dir.glob("*.log"))]
+        return [text for text in texts if text.endswith("-" * 79 + "\n")]
 
     def wait_for_mails(self, count: int, timeout: float = 30) -> list[str]:
         deadline = time.monotonic() + timeout

@@ -91,9 +91,25 @@ TEMPLATES = [
 # (`manage.py create_app_role`); migrations run with DATABASE_URL set to the owner's URL.
 DATABASE_URL = env("DATABASE_URL", "postgres://uplift_app@127.0.0.1:5432/uplift")
 DATABASE_OWNER_URL = env("DATABASE_OWNER_URL", "postgres://postgres@127.0.0.1:5432/uplift")
+# `all_tenants()` (platform admin, fan-out jobs) runs on a connection of its own, as a role whose
+# policy opens every tenant; the application role's policies never do (DESIGN.md §2).
+DATABASE_UNSCOPED_URL = env(
+    "DATABASE_UNSCOPED_URL", "postgres://uplift_unscoped@127.0.0.1:5432/uplift"
+)
+
+
+def database(url: str, **options) -> dict:
+    """A connection through `tenancy.db`, the PostgreSQL backend that carries the bound scope."""
+    config = dj_database_url.parse(url, **options)
+    config["ENGINE"] = "tenancy.db"
+    return config
+
+
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    "default": database(DATABASE_URL, conn_max_age=60, conn_health_checks=True),
+    "unscoped": database(DATABASE_UNSCOPED_URL, conn_max_age=60, conn_health_checks=True),
 }
+DATABASE_ROUTERS = ["tenancy.routers.UnscopedRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -286,4 +302,5 @@ LOGGING = {
 
 # The role the application connects as; `create_app_role` makes it, migrations grant it.
 APP_DB_ROLE = env("APP_DB_ROLE", "uplift_app")
+UNSCOPED_DB_ROLE = env("UNSCOPED_DB_ROLE", "uplift_unscoped")
 SITE_URL = env("SITE_URL", "http://localhost:8000")

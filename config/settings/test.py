@@ -4,10 +4,8 @@ so that the Celery workers the tests start never pick up each other's tasks."""
 import os
 import uuid
 
-import dj_database_url
-
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASE_URL, env
+from config.settings.base import DATABASE_UNSCOPED_URL, DATABASE_URL, database, env
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw-1")
 # The master (gw-1) gets the base database, gw0 the next, ...; TEST_REDIS_DB_BASE keeps the runs of
@@ -15,9 +13,14 @@ _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw-1")
 _redis_db = int(env("TEST_REDIS_DB_BASE", "1")) + 1 + int(_worker.removeprefix("gw"))
 REDIS_URL = env("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/") + f"/{_redis_db}"
 
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
-# TEST_DATABASE_NAME keeps --reuse-db runs of several checkouts on one server apart.
-DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", "test_uplift")}
+DATABASES = {"default": database(DATABASE_URL), "unscoped": database(DATABASE_UNSCOPED_URL)}
+# TEST_DATABASE_NAME keeps --reuse-db runs of several checkouts on one server apart. Both aliases
+# name the same database (as two roles), so it is created once.
+for _alias in DATABASES.values():
+    _alias["TEST"] = {"NAME": env("TEST_DATABASE_NAME", "test_uplift")}
+
+# Tasks that exist for the tests only, so that the real worker the tests start can run them.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.support"]  # noqa: F405
 
 CACHES = {
     "default": {

@@ -2,8 +2,9 @@
 
 Authentication first, then the membership check (404 for a tenant the caller is not a member of,
 the same as for one that does not exist), then the tenant is bound for both walls for the rest of
-the request, then permissions per HTTP method. Subclasses declare `capability` and
-`write_capability`; they never define `get_queryset` without going through a selector.
+the request and one transaction opened (an error response rolls it back), then permissions
+per HTTP method. Subclasses declare `capability` and `write_capability`; they never define
+`get_queryset` without going through a selector.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class TenantAPIMixin:
         request._request.tenant_id = membership.tenant_id
         self.membership = membership
         self._scope_stack.enter_context(tenant_scope(membership.tenant))
+        self._scope_stack.enter_context(transaction.atomic())
         self._scoped = True
         self.check_permissions(request)
         self.check_throttles(request)

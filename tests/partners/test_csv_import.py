@@ -643,6 +643,7 @@ def test_upload_through_the_page_is_imported_by_the_worker(transactional_db, cel
     assert len(partners_by_crm_id(alpha)) == 3
 
 
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
 def test_sweeper_requeues_imports_whose_message_was_lost(worlds, monkeypatch):
     from datetime import timedelta
 
@@ -651,14 +652,15 @@ def test_sweeper_requeues_imports_whose_message_was_lost(worlds, monkeypatch):
     from partners.tasks import partner_import_run_task, partner_imports_sweep_task
 
     alpha, bravo = worlds
+    sent = []
+    monkeypatch.setattr(partner_import_run_task, "apply_async", lambda kwargs: sent.append(kwargs))
     lost = start(alpha, rows(1))
     fresh = start(bravo, rows(1))
     with tenant_scope(alpha.tenant):
         PartnerImport.objects.filter(pk=lost.pk).update(
             created_at=timezone.now() - timedelta(minutes=10)
         )
-    sent = []
-    monkeypatch.setattr(partner_import_run_task, "apply_async", lambda kwargs: sent.append(kwargs))
+    sent.clear()  # the messages of the two starts (committed at once: no transaction is open)
     assert partner_imports_sweep_task() == 1
     assert sent == [{"tenant_id": alpha.tenant.pk, "import_id": lost.pk}]
     assert fresh.pk not in [kwargs["import_id"] for kwargs in sent]

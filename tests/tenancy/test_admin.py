@@ -1,11 +1,13 @@
 """The Django admin: platform admins only, reading every tenant through the explicit path."""
 
+import pytest
 from django.test import Client
 
 from tenancy.roles import Role
 from tests.factories.tenancy import UserFactory
 
 
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
 def test_platform_admin_sees_every_tenants_rows(worlds):
     admin = UserFactory(email="ops@uplift.example", is_staff=True, is_superuser=True)
     client = Client()

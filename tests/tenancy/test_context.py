@@ -1,10 +1,12 @@
 """Wall 1: the scoped manager."""
 
 import pytest
-from django.db import connection
+from django.conf import settings
+from django.db import connection, connections
 
 from partners.models import Partner
 from tenancy.context import (
+    UNSCOPED_ALIAS,
     TenantContextConflict,
     TenantContextMissing,
     all_tenants,
@@ -43,9 +45,16 @@ def test_scope_sees_only_its_tenant(worlds):
     assert names == {alpha.partner.name, alpha.other_partner.name}
 
 
-def test_all_tenants_is_the_explicit_unscoped_path(worlds):
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
+def test_all_tenants_is_the_explicit_unscoped_path_on_its_own_role(worlds):
     with all_tenants(reason="test: count every tenant's partners"):
         assert Partner.objects.count() == 4
+        assert Partner.objects.all().db == UNSCOPED_ALIAS
+        with connections[UNSCOPED_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone()[0] == settings.UNSCOPED_DB_ROLE
+    # Outside it, even an object it loaded is written through the application's connection.
+    assert Partner._base_manager.db_manager().db == "default"
 
 
 def test_all_tenants_requires_a_reason():
@@ -63,14 +72,13 @@ def test_a_scope_for_another_tenant_cannot_open_inside_a_scope(worlds):
         pass
 
 
-def test_nested_scope_restores_the_database_setting(worlds):
+def test_all_tenants_and_a_tenant_binding_do_not_nest(worlds):
     alpha, _ = worlds
-    assert _db_setting() == ""
-    with all_tenants(reason="test: outer"):
-        with tenant_scope(alpha.tenant):
-            assert _db_setting() == str(alpha.tenant.pk)
-        assert bound_tenant_id() is None
-        assert _db_setting() == ""
+    with all_tenants(reason="test: outer"), pytest.raises(TenantContextConflict):
+        tenant_scope(alpha.tenant).__enter__()
+    with tenant_scope(alpha.tenant), pytest.raises(TenantContextConflict):
+        all_tenants(reason="test: inner").__enter__()
+    assert bound_tenant_id() is None
     assert _db_setting() == ""
 
 

@@ -14,12 +14,17 @@ def _raw(sql: str, params=()) -> list[tuple]:
         return cursor.fetchall()
 
 
-def test_every_tenant_owned_table_has_forced_rls_and_a_policy(db):
+def test_every_tenant_owned_table_has_forced_rls_and_its_policies(db):
     status = row_level_security_status()
     assert set(status) == set(tenant_owned_tables())
     assert {"tenancy_membership", "tenancy_invitation", "partners_partner"} <= set(status)
+    read_grants = {"tenancy_membership": "own_memberships", "tenancy_invitation": "invitation_link"}
     for table, (enabled, forced, policies) in status.items():
-        assert (enabled, forced, policies) == (True, True, 1), table
+        assert (enabled, forced) == (True, True), table
+        expected = {"tenant_isolation": ["public"], "unscoped_access": [settings.UNSCOPED_DB_ROLE]}
+        if table in read_grants:
+            expected[read_grants[table]] = ["public"]
+        assert policies == expected, table
 
 
 def test_application_role_is_neither_superuser_nor_bypassrls(db):

@@ -87,7 +87,8 @@ def test_rolled_back_invitation_enqueues_nothing(transactional_db, celery_worker
     assert not any("ghost@alpha.example" in mail for mail in celery_worker.mails())
 
 
-def test_sweeper_sends_invitations_whose_message_was_lost(transactional_db, celery_worker):
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
+def test_sweeper_sends_invitations_whose_message_was_lost(celery_worker):
     from datetime import timedelta
 
     from django.utils import timezone

@@ -1,0 +1,1 @@
+"""PostgreSQL as Uplift uses it: Django's backend plus the scope carried in every statement."""

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class SupportConfig(AppConfig):
+    """Tasks that exist for the test suite only (installed by `config.settings.test`), so the
+    real worker the tests start can run them."""
+
+    name = "tests.support"
+    label = "test_support"
