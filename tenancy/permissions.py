@@ -28,8 +28,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # (partner people see their own company's partner, programs and enrollments).
     "tenant.view": ALL_ROLES,
     "settings.edit": ADMINS,
-    # The vendor dashboard and the partner portal.
-    "dashboard.view": STAFF_ROLES,
+    # The partner portal.
     "portal.view": PARTNER_ROLES,
     # People: the dashboard's people page; inviting, removing and withdrawing invitations of
     # the people one manages (see MANAGED_ROLES); changing roles on the people page.

@@ -33,7 +33,6 @@ ROLES = [VA, CM, CR, PA, PR]
 MATRIX = {
     "tenant.view": {VA, CM, CR, PA, PR},
     "settings.edit": {VA},
-    "dashboard.view": {VA, CM, CR},
     "portal.view": {PA, PR},
     "people.view": {VA, CM, CR},
     "people.manage": {VA, CM, PA},
@@ -154,6 +153,14 @@ def _role_member(node: ast.AST) -> bool:
     )
 
 
+def _assigned_names(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Assign):
+        return [getattr(target, "id", "") for target in node.targets]
+    if isinstance(node, ast.AnnAssign):
+        return [getattr(node.target, "id", "")]
+    return []
+
+
 def role_set_definitions(source: str) -> list[str]:
     """Where `source` spells a set of roles: a set, frozenset or membership test over `Role`
     members, an assignment to a `*_ROLES` name, a `roles`/`write_roles` class attribute, or an
@@ -178,12 +185,13 @@ def role_set_definitions(source: str) -> list[str]:
                     map(_role_member, side.elts)
                 ):
                     found.append(f"{where}: a membership test over roles")
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                name = getattr(target, "id", "")
-                if name.endswith("_ROLES") or name in {"roles", "write_roles"}:
-                    found.append(f"{where}: {name} =")
+        elif isinstance(node, ast.ClassDef):
+            for statement in node.body:
+                for name in _assigned_names(statement):
+                    if name in {"roles", "write_roles"}:
+                        found.append(f"line {statement.lineno}: {node.name}.{name} =")
+        elif any(name.endswith("_ROLES") for name in _assigned_names(node)):
+            found.append(f"{where}: {', '.join(_assigned_names(node))} =")
         elif isinstance(node, ast.ImportFrom) and node.module == "tenancy.roles":
             extra = [alias.name for alias in node.names if alias.name != "Role"]
             if extra:
@@ -204,6 +212,7 @@ def test_the_detector_finds_role_sets():
         assert role_set_definitions(sample), sample
     assert not role_set_definitions("if actor.role == Role.VENDOR_ADMIN:\n    pass\n")
     assert not role_set_definitions('PEOPLE = [("a@b.example", "A", Role.VENDOR_ADMIN)]')
+    assert not role_set_definitions("def handle():\n    roles = [('uplift_app', 'secret')]\n")
 
 
 def test_no_module_outside_permissions_defines_a_role_set():
