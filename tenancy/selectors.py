@@ -36,6 +36,16 @@ def with_partner_names(memberships: list[Membership]) -> list[Membership]:
     return memberships
 
 
+def partner_choices_for(actor: Membership) -> QuerySet:
+    """The partner companies `actor` may pick for a membership or an invitation: the tenant's,
+    or only their own for partner people. Read through the membership's own relation, so the
+    kernel needs nothing of the partners app."""
+    partners = Membership._meta.get_field("partner").related_model.objects.order_by("name")
+    if actor.role in PARTNER_ROLES:
+        partners = partners.filter(pk=actor.partner_id)
+    return partners
+
+
 def membership_for(memberships: list[Membership], tenant_slug: str) -> Membership:
     """The membership for `tenant_slug` among the user's own, or 404 (the same answer as for a
     tenant that does not exist)."""

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from partners.models import Partner
 from tenancy.actions import check_invitation_action
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, NotPermitted
@@ -19,6 +19,9 @@ from tenancy.models import ApiToken, Invitation, Membership, Tenant, User, hash_
 from tenancy.permissions import PARTNER_ROLES, STAFF_ROLES, is_partner_person, manages, require
 from tenancy.roles import Role
 from tenancy.tasking import enqueue_on_commit
+
+if TYPE_CHECKING:
+    from partners.models import Partner  # the partner a membership belongs to; never imported
 
 INVITATION_LIFETIME = timedelta(days=14)
 RESERVED_SLUGS = {"admin", "api", "accounts", "static", "media", "invitations", "t", "new"}

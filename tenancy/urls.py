@@ -17,7 +17,6 @@ urlpatterns = [
 ]
 
 tenant_urlpatterns = [
-    path("", views.DashboardView.as_view(), name="dashboard"),
     path("members/", views.MembersView.as_view(), name="members"),
     path("members/<int:member_id>/role/", views.MemberRoleView.as_view(), name="member_role"),
     path("members/<int:member_id>/remove/", views.MemberRemoveView.as_view(), name="member_remove"),

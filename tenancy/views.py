@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from partners.selectors import partner_list_for
 from tenancy import selectors, services
 from tenancy.actions import with_invitation_actions
 from tenancy.errors import ApplicationError
@@ -62,23 +61,6 @@ def healthz(request) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-class DashboardView(TenantPageMixin, TemplateView):
-    capability = "tenant.view"
-    template_name = "dashboard/home.html"
-
-    def get(self, request, *args, **kwargs):
-        if is_partner_person(self.membership):
-            return redirect("portal_home", request.tenant.slug)
-        return super().get(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(selectors.member_counts())
-        context["partner_count"] = partner_list_for(self.membership).count()
-        context["pending_invitations"] = selectors.invitation_list_for(self.membership).count()
-        return context
-
-
 def _invitable_roles(membership: Membership) -> list[tuple[str, str]]:
     invitable = manageable_roles(membership)
     return [(value, label) for value, label in Role.choices if value in invitable]
@@ -95,7 +77,7 @@ class MembersView(TenantPageMixin, FormView):
         return InvitationForm(
             **self.get_form_kwargs(),
             roles=_invitable_roles(self.membership),
-            partners=partner_list_for(self.membership),
+            partners=selectors.partner_choices_for(self.membership),
         )
 
     def get_context_data(self, **kwargs):

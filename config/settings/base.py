@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "tenancy",
     "partners",
     "incentives",
+    "config.demo_seed",
 ]
 
 MIDDLEWARE = [

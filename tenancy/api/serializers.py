@@ -3,7 +3,6 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from partners.models import Partner
 from tenancy.actions import invitation_actions_for
 from tenancy.models import Invitation, Membership, Tenant, User
 from tenancy.roles import Role
@@ -52,7 +51,7 @@ class PartnerField(serializers.PrimaryKeyRelatedField):
     """A partner of the bound tenant; another tenant's id reads as 'does not exist'."""
 
     def get_queryset(self):
-        return Partner.objects.all()
+        return Membership._meta.get_field("partner").related_model.objects.all()
 
 
 class MemberSerializer(serializers.ModelSerializer):

@@ -1,0 +1,31 @@
+"""Pages that compose several apps: they sit on top of the floors (DESIGN.md §8)."""
+
+from __future__ import annotations
+
+from django.shortcuts import redirect
+from django.views.generic import TemplateView
+
+from partners.selectors import partner_list_for
+from tenancy import selectors
+from tenancy.permissions import is_partner_person
+from tenancy.web import TenantPageMixin
+
+
+class DashboardView(TenantPageMixin, TemplateView):
+    """The vendor's home: people, partners and invitations at a glance. Partner people land in
+    the portal instead."""
+
+    capability = "tenant.view"
+    template_name = "dashboard/home.html"
+
+    def get(self, request, *args, **kwargs):
+        if is_partner_person(self.membership):
+            return redirect("portal_home", request.tenant.slug)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(selectors.member_counts())
+        context["partner_count"] = partner_list_for(self.membership).count()
+        context["pending_invitations"] = selectors.invitation_list_for(self.membership).count()
+        return context
