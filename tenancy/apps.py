@@ -4,10 +4,12 @@ from django.db.models.signals import post_migrate
 
 
 def _secure_tables(sender, using: str = "default", **kwargs) -> None:
+    from tenancy.db.keys import apply_tenant_keys
     from tenancy.rls import apply_row_level_security, connected_as_table_owner
 
     # `flush` (test teardown) emits post_migrate too, as the application role: nothing to do.
     if connected_as_table_owner(using):
+        apply_tenant_keys(using)
         apply_row_level_security(using)
 
 

@@ -18,6 +18,7 @@ import re
 from django.db.backends.postgresql import base
 
 from tenancy.context import UNSCOPED_ALIAS, Scope, TenantContextMissing, current_scope
+from tenancy.db.schema import TenantSchemaEditor
 
 _SAFE = re.compile(r"^[0-9a-f.]*$")
 # Transaction control reads nothing, and must run even in a failed transaction (rolling back to
@@ -72,7 +73,14 @@ def carry_scope(execute, sql, params, many, context):
     return execute(f"{prefix}; {sql}", params, many, context)
 
 
+class DatabaseOperations(base.DatabaseOperations):
+    compiler_module = "tenancy.db.compiler"  # GROUP BY a tenant-owned table's whole key
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    SchemaEditorClass = TenantSchemaEditor  # migrations write tenant keys (`tenancy.db.keys`)
+    ops_class = DatabaseOperations
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.alias != UNSCOPED_ALIAS:

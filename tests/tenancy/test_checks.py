@@ -48,3 +48,73 @@ def test_unique_key_without_tenant_is_refused(monkeypatch):
     monkeypatch.setattr(apps, "get_models", lambda: [Coupon])
     errors = check_tenant_owned_models()
     assert [e.id for e in errors] == ["tenancy.E003", "tenancy.E003"]
+
+
+@isolate_apps("tenancy")
+def test_foreign_keys_that_cannot_carry_the_tenant_are_refused(monkeypatch):
+    class Shared(models.Model):
+        name = models.CharField(max_length=20)
+
+        class Meta:
+            app_label = "tenancy"
+
+        def __str__(self) -> str:
+            return self.name
+
+    class Voucher(TenantOwned):
+        code = models.CharField(max_length=20)
+
+        class Meta:
+            app_label = "tenancy"
+            constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="voucher")]
+
+    class Stub(TenantOwned):
+        shared = models.ForeignKey(Shared, on_delete=models.CASCADE)  # E004
+        by_code = models.ForeignKey(  # E007
+            Voucher, to_field="code", on_delete=models.CASCADE, related_name="+"
+        )
+        vouchers = models.ManyToManyField(Voucher, related_name="+")  # E006
+
+        class Meta:
+            app_label = "tenancy"
+
+    class Orphan(models.Model):
+        voucher = models.ForeignKey(Voucher, on_delete=models.CASCADE)  # E005
+
+        class Meta:
+            app_label = "tenancy"
+
+        def __str__(self) -> str:
+            return "orphan"
+
+    from django.apps import apps
+
+    monkeypatch.setattr(apps, "get_models", lambda: [Shared, Voucher, Stub, Orphan])
+    errors = check_tenant_owned_models()
+    assert sorted(e.id for e in errors) == [
+        "tenancy.E004",
+        "tenancy.E005",
+        "tenancy.E006",
+        "tenancy.E007",
+    ]
+
+
+@isolate_apps("tenancy")
+def test_foreign_keys_to_tenant_owned_and_platform_models_pass(monkeypatch):
+    from tenancy.models import User
+
+    class Voucher(TenantOwned):
+        class Meta:
+            app_label = "tenancy"
+
+    class Redemption(TenantOwned):
+        voucher = models.ForeignKey(Voucher, on_delete=models.CASCADE)
+        by = models.ForeignKey(User, on_delete=models.CASCADE)
+
+        class Meta:
+            app_label = "tenancy"
+
+    from django.apps import apps
+
+    monkeypatch.setattr(apps, "get_models", lambda: [Voucher, Redemption])
+    assert check_tenant_owned_models() == []
