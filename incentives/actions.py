@@ -1,10 +1,12 @@
 """Which actions an actor may take on a program and on its company's enrollment in it.
 
-Each rule is written once, in a `check_*_action` function that raises the reason an action is
-refused; the services call it before acting, and `program_actions_for` /
-`enrollment_actions_for` collect the actions it lets through for pages and the API to offer.
-The state tables themselves (which fields a state allows, which transitions) stay with the
-services in `incentives.services.programs`.
+`check_program_action` and `check_enrollment_action` raise the reason an action is refused:
+the actor's capability (`tenancy.permissions`), the state the machines of `incentives.states`
+allow it from, and the rules the services add on top (terms before a program opens to partners,
+no invitations to an automatic program, eligibility and invitation before an enrollment).
+`program_actions_for` / `enrollment_actions_for` collect the actions they let through, for the
+pages and the API to offer; the services check the same capabilities, and the same machines on
+the locked row.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from incentives.models import (
     ProgramStatus,
 )
 
-# A module reference, not names: the services import this module too.
+# A module reference, not names: the services import this module's neighbours.
 from incentives.services import programs as program_rules
+from incentives.states import ENROLLMENT_STATES, PROGRAM_STATES
 from tenancy.errors import ApplicationError, NotPermitted
 from tenancy.models import Membership
 from tenancy.permissions import allowed_actions, can, require
@@ -33,6 +36,8 @@ PROGRAM_ACTIONS = (
     "set_required_partners",
     "invite",
 )
+# The program machine calls editing `update`.
+_PROGRAM_MOVES = {"edit": "update"}
 ENROLLMENT_ACTIONS = ("enroll", "reaccept", "decline", "withdraw")
 ENROLLED = frozenset({EnrollmentStatus.ENROLLED, EnrollmentStatus.REACCEPT})
 
@@ -40,45 +45,26 @@ ENROLLED = frozenset({EnrollmentStatus.ENROLLED, EnrollmentStatus.REACCEPT})
 def check_program_action(
     *, actor: Membership, program: Program, action: str, has_terms: bool | None = None
 ) -> None:
-    """Raise NotPermitted unless `actor` edits programs, and ApplicationError (with the
-    service's message and code) unless `program`'s state allows `action`. `has_terms` saves
-    the terms lookup when the caller knows; only activation asks."""
+    """Raise NotPermitted unless `actor` edits programs, Conflict unless PROGRAM_STATES allows
+    `action` from the program's status, and ApplicationError for the services' own rules.
+    `has_terms` saves the terms lookup when the caller knows; only activation asks."""
     if action not in PROGRAM_ACTIONS:
         raise ApplicationError(f"Unknown action {action!r}.", field="action")
     require(actor, "programs.edit")
-    closed = program.status == ProgramStatus.CLOSED
-    if action == "edit" and not program_rules.EDITABLE[ProgramStatus(program.status)]:
-        raise ApplicationError(f"A {program.get_status_display().lower()} program cannot change.")
-    if action in program_rules.TRANSITIONS:
-        _check_transition(program, action, has_terms)
-    if action == "publish_terms" and closed:
-        raise ApplicationError("A closed program's terms cannot change.")
-    if action == "set_required_partners" and closed:
-        raise ApplicationError("A closed program cannot change.")
-    if action == "invite":
-        if closed:
-            raise ApplicationError("A closed program takes no invitations.")
-        if program.enrollment_mode == EnrollmentMode.AUTOMATIC:
-            raise ApplicationError("An automatic program enrolls eligible partners by itself.")
-
-
-def _check_transition(program: Program, action: str, has_terms: bool | None) -> None:
-    sources, target = program_rules.TRANSITIONS[action]
-    if program.status not in sources:
-        allowed = " or ".join(str(ProgramStatus(s).label).lower() for s in sorted(sources))
-        raise ApplicationError(
-            f"Only a {allowed} program can {action}; this one is "
-            f"{program.get_status_display().lower()}.",
-            code="invalid_transition",
-        )
+    move = _PROGRAM_MOVES.get(action, action)
+    PROGRAM_STATES.check(move, program.status)
+    target = PROGRAM_STATES.target(move, program.status)
     # Partners enroll by accepting the terms, so a program they can act on needs them.
-    if target == ProgramStatus.ACTIVE and program.enrollment_mode != EnrollmentMode.AUTOMATIC:
+    opens = target == ProgramStatus.ACTIVE and action == "activate"
+    if opens and program.enrollment_mode != EnrollmentMode.AUTOMATIC:
         if has_terms is None:
             has_terms = program_rules.current_terms(program) is not None
         if not has_terms:
             raise ApplicationError(
                 "Publish the program's terms before it opens to partners.", field="terms"
             )
+    if action == "invite" and program.enrollment_mode == EnrollmentMode.AUTOMATIC:
+        raise ApplicationError("An automatic program enrolls eligible partners by itself.")
 
 
 def program_actions_for(
@@ -118,16 +104,13 @@ def check_enrollment_action(
     refused = ApplicationError(
         f"Your company is {current} in this program.", code="invalid_transition"
     )
-    if action == "decline":
-        if status != EnrollmentStatus.INVITED:
+    if action in ("decline", "withdraw"):
+        if status is None or not ENROLLMENT_STATES.allows(action, status):
             raise refused
         return
-    if action == "withdraw":
-        if status not in ENROLLED:
-            raise refused
-        return
-    if program.status != ProgramStatus.ACTIVE:
-        raise ApplicationError("This program is not open for enrollment right now.")
+    PROGRAM_STATES.check(
+        "enroll", program.status, refusal="This program is not open for enrollment right now."
+    )
     if has_terms is None:
         has_terms = program_rules.current_terms(program) is not None
     if not has_terms:
@@ -140,6 +123,8 @@ def check_enrollment_action(
         raise ApplicationError(
             "This program is by invitation; your company is not invited.", code="not_invited"
         )
+    if status is not None:
+        ENROLLMENT_STATES.check("accept", status, refusal=refused.message)
     if action == "enroll" and status in ENROLLED:
         raise refused
     if action == "reaccept" and status != EnrollmentStatus.REACCEPT:

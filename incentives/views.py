@@ -34,7 +34,7 @@ from incentives.services import programs as program_services
 from partners.selectors import distinct_values, partner_list_for, tier_list
 from tenancy.errors import ApplicationError
 from tenancy.permissions import can
-from tenancy.web import TenantPageMixin
+from tenancy.web import TenantPageMixin, refused_form_status
 
 ACTION_LABELS = {"activate": "Activate", "pause": "Pause", "close": "Close"}
 ACTION_DONE = {"activate": "activated", "pause": "paused", "close": "closed"}
@@ -110,7 +110,9 @@ class ProgramCreateView(ProgramFormMixin, FormView):
             program = program_services.program_create(actor=self.membership, **form.program_data())
         except ApplicationError as error:
             apply_program_errors(form, error)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         return self.saved(program, "created as a draft")
 
 
@@ -141,7 +143,9 @@ class ProgramEditView(ProgramFormMixin, FormView):
             )
         except ApplicationError as error:
             apply_program_errors(form, error)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         return self.saved(program, "saved")
 
 
@@ -220,6 +224,7 @@ class ProgramTermsView(ProgramDetailView):
 
     def post(self, request, *args, **kwargs):
         form = TermsForm(request.POST)
+        status = 200
         if form.is_valid():
             try:
                 terms = program_services.terms_publish(
@@ -230,10 +235,11 @@ class ProgramTermsView(ProgramDetailView):
                     messages.error(request, error.message)
                     return redirect(_detail_url(request, self.program, "terms"))
                 apply_program_errors(form, error)
+                status = refused_form_status(error)
             else:
                 messages.success(request, f"Terms version {terms.version} published.")
                 return redirect(_detail_url(request, self.program, "terms"))
-        return self.render_to_response(self.get_context_data(terms_form=form))
+        return self.render_to_response(self.get_context_data(terms_form=form), status=status)
 
 
 def _detail_url(request, program: Program, anchor: str = "") -> str:

@@ -33,17 +33,20 @@ from partners.csv_format import (
 )
 from partners.models import Partner, PartnerImport, Tier
 from partners.services import PARTNER_FIELDS, clean_partner_fields
+from partners.states import IMPORT_STATES
 from tenancy.audit import changes_between, snapshot
 from tenancy.errors import ApplicationError
 from tenancy.models import AuditEvent, Membership
 from tenancy.permissions import STAFF_ROLES, require
 from tenancy.tasking import enqueue_on_commit
+from tenancy.transitions import lock
 
 MAX_LENGTHS = {"external_id": 100, "name": 200, "region": 60, "territory": 100}
 MAX_FILE_BYTES = 10 * 1024 * 1024
 CHUNK_ROWS = 500
 MAX_STORED_ERRORS = 1000
-FINISHED = (PartnerImport.Status.DONE, PartnerImport.Status.FAILED)
+# The states no action leaves: done and failed.
+FINISHED = tuple(s for s in PartnerImport.Status.values if not IMPORT_STATES.actions_from(s))
 _PROGRESS_FIELDS = [
     "status",
     "started_at",
@@ -271,20 +274,19 @@ def _count(job: PartnerImport, chunk: _Chunk, rows: int) -> None:
 def partner_import_run(*, import_id: int) -> PartnerImport | None:
     """Import the next chunk of an import's rows and queue the chunk after it, or finish the
     import. Safe to run again: a finished import is left alone, and a running one goes on from
-    `processed_rows`, read under the row lock that also serialises concurrent deliveries."""
+    `processed_rows`, read under the row lock that also serialises concurrent deliveries. Its
+    status moves follow `IMPORT_STATES`."""
     with transaction.atomic():
-        try:
-            job = PartnerImport.objects.select_for_update().get(pk=import_id)
-        except PartnerImport.DoesNotExist:
-            return None
-        if job.status in FINISHED:
+        job = lock(PartnerImport, pk=import_id)
+        if job is None or job.status in FINISHED:
             return job
-        if job.status == PartnerImport.Status.PENDING:
-            job.status, job.started_at = PartnerImport.Status.RUNNING, timezone.now()
+        if IMPORT_STATES.allows("start", job.status):
+            job.status, job.started_at = IMPORT_STATES.target("start", job.status), timezone.now()
+        IMPORT_STATES.check("run_chunk", job.status)
         try:
             _run_next_chunk(job)
         except ImportFileError as error:
-            job.status, job.failure = PartnerImport.Status.FAILED, str(error)
+            job.status, job.failure = IMPORT_STATES.target("fail", job.status), str(error)
             job.finished_at = timezone.now()
         job.save(update_fields=_PROGRESS_FIELDS)  # not `content`: megabytes rewritten a chunk
     return job
@@ -307,7 +309,7 @@ def _run_next_chunk(job: PartnerImport) -> None:
 def _finish(job: PartnerImport) -> None:
     from incentives.tasks import programs_auto_enroll_task
 
-    job.status, job.finished_at = PartnerImport.Status.DONE, timezone.now()
+    job.status, job.finished_at = IMPORT_STATES.target("finish", job.status), timezone.now()
     if job.created_count or job.updated_count:
         # Eligibility of automatic programs may depend on any partner attribute.
         enqueue_on_commit(programs_auto_enroll_task, tenant_id=job.tenant_id)

@@ -52,6 +52,12 @@ class Tier(TenantOwned):
         ordering = ["rank", "name"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "name"], name="tier_name_per_tenant"),
+            # Checked at commit: a reorder moves ranks through each other within its transaction.
+            models.UniqueConstraint(
+                fields=["tenant", "rank"],
+                name="tier_rank_per_tenant",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,10 +8,11 @@ from django.db.models import Max
 from partners.actions import check_partner_action
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage, Tier
 from tenancy.audit import changes_between, record_event, snapshot
-from tenancy.errors import ApplicationError
+from tenancy.errors import ApplicationError, Conflict
 from tenancy.models import Membership
 from tenancy.permissions import is_staff, require
 from tenancy.tasking import enqueue_on_commit
+from tenancy.transitions import create_unique, lock, serialize
 
 PARTNER_FIELDS = [
     "name",
@@ -99,7 +100,7 @@ def partner_update(*, actor: Membership, partner: Partner, **changes) -> Partner
     check_partner_action(actor=actor, partner=partner, action="edit")
     cleaned = clean_partner_fields(changes)
     with transaction.atomic():
-        partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        partner = Partner.objects.select_for_update(no_key=True).get(pk=partner.pk)
         before = snapshot(partner, PARTNER_FIELDS)
         for key, value in cleaned.items():
             setattr(partner, key, value)
@@ -112,29 +113,56 @@ def partner_update(*, actor: Membership, partner: Partner, **changes) -> Partner
     return partner
 
 
-def tier_create(*, actor: Membership, name: str) -> Tier:
-    """A new rung at the top of the ladder."""
-    require(actor, "tiers.edit")
+TIER_LADDER = "partners.tier_ladder"
+
+
+def _tier_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name:
         raise ApplicationError("Name the tier.", field="name")
+    return name
+
+
+def _check_tier_name_free(name: str, *, tier: Tier | None = None) -> None:
+    taken = Tier.objects.filter(name__iexact=name)
+    if tier is not None:
+        taken = taken.exclude(pk=tier.pk)
+    if taken.exists():
+        raise Conflict(f"There is a tier called {name} already.", field="name", code="duplicate")
+
+
+# Every write of the ladder first takes the tenant's ladder lock (`serialize`): the next rank
+# and a name's freedom are read and written by one writer at a time, which a row lock cannot
+# give when the row to lock does not exist yet. The unique keys stay as the last word.
+
+
+def tier_create(*, actor: Membership, name: str) -> Tier:
+    """A new rung at the top of the ladder. A name taken (ignoring case), also by a concurrent
+    creation, is a `Conflict` on `name`."""
+    require(actor, "tiers.edit")
+    name = _tier_name(name)
     with transaction.atomic():
-        top = Tier.objects.select_for_update().aggregate(top=Max("rank"))["top"] or 0
-        if Tier.objects.filter(name__iexact=name).exists():
-            raise ApplicationError(f"There is a tier called {name} already.", field="name")
-        tier = Tier.objects.create(name=name, rank=top + 1)
+        serialize(TIER_LADDER)
+        _check_tier_name_free(name)
+        top = Tier.objects.aggregate(top=Max("rank"))["top"] or 0
+        tier = create_unique(
+            Tier(name=name, rank=top + 1),
+            field="name",
+            message=f"There is a tier called {name} already.",
+        )
         record_event(tier, action="created", actor=actor.user, changes={"name": [None, name]})
     return tier
 
 
 def tier_update(*, actor: Membership, tier: Tier, name: str) -> Tier:
     require(actor, "tiers.edit")
-    name = (name or "").strip()
-    if not name:
-        raise ApplicationError("Name the tier.", field="name")
-    if Tier.objects.filter(name__iexact=name).exclude(pk=tier.pk).exists():
-        raise ApplicationError(f"There is a tier called {name} already.", field="name")
+    name = _tier_name(name)
     with transaction.atomic():
+        serialize(TIER_LADDER)
+        _check_tier_name_free(name, tier=tier)
+        tier = lock(Tier, pk=tier.pk)
+        if tier is None:
+            raise Conflict("This tier no longer exists.", code="gone")
         before, tier.name = tier.name, name
         tier.save(update_fields=["name"])
         record_event(tier, action="renamed", actor=actor.user, changes={"name": [before, name]})
@@ -142,10 +170,12 @@ def tier_update(*, actor: Membership, tier: Tier, name: str) -> Tier:
 
 
 def tier_reorder(*, actor: Membership, tier_ids: list[int]) -> list[Tier]:
-    """Set the ladder's order, lowest first; every tier must be named once."""
+    """Set the ladder's order, lowest first; every tier must be named once. (The unique rank is
+    checked at commit, so ranks may pass through each other here.)"""
     require(actor, "tiers.edit")
     with transaction.atomic():
-        tiers = {t.pk: t for t in Tier.objects.select_for_update()}
+        serialize(TIER_LADDER)
+        tiers = {t.pk: t for t in Tier.objects.select_for_update(no_key=True).order_by("pk")}
         if sorted(map(int, tier_ids)) != sorted(tiers):
             raise ApplicationError("List every tier exactly once, lowest first.", field="order")
         for rank, tier_id in enumerate(map(int, tier_ids), start=1):
@@ -156,8 +186,14 @@ def tier_reorder(*, actor: Membership, tier_ids: list[int]) -> list[Tier]:
 
 def tier_delete(*, actor: Membership, tier: Tier) -> None:
     require(actor, "tiers.edit")
-    if Partner.objects.filter(tier=tier).exists():
-        raise ApplicationError(f"Partners are on {tier.name}; move them to another tier first.")
     with transaction.atomic():
+        serialize(TIER_LADDER)
+        # A full row lock: it waits for a partner being put on this tier to commit (that insert
+        # or update holds a key-share lock on the tier), so the check below sees it.
+        tier = Tier.objects.select_for_update().filter(pk=tier.pk).first()
+        if tier is None:
+            raise Conflict("This tier no longer exists.", code="gone")
+        if Partner.objects.filter(tier=tier).exists():
+            raise ApplicationError(f"Partners are on {tier.name}; move them to another tier first.")
         record_event(tier, action="deleted", actor=actor.user, changes={"name": [tier.name, None]})
         tier.delete()

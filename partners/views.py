@@ -25,7 +25,7 @@ from tenancy.forms import apply_errors
 from tenancy.models import AuditEvent, Membership
 from tenancy.permissions import STAFF_ROLES, can
 from tenancy.selectors import invitation_list_for, member_list_for
-from tenancy.web import TenantPageMixin
+from tenancy.web import TenantPageMixin, refused_form_status
 
 PAGE_SIZE = 50
 SORTABLE = ["name", "tier", "region", "stage", "created"]
@@ -173,7 +173,9 @@ class PartnerFormMixin:
             partner = self.save(form.cleaned_data)
         except ApplicationError as error:
             apply_errors(form, error)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         messages.success(self.request, f"{partner.name} saved.")
         return redirect("partner_detail", self.request.tenant.slug, partner.pk)
 
@@ -218,7 +220,9 @@ class TierListView(TenantPageMixin, FormView):
             tier = services.tier_create(actor=self.membership, name=form.cleaned_data["name"])
         except ApplicationError as error:
             apply_errors(form, error)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         messages.success(self.request, f"{tier.name} added at the top of the ladder.")
         return redirect("tiers", self.request.tenant.slug)
 

@@ -8,23 +8,20 @@ from collections.abc import Iterable
 from tenancy.errors import ApplicationError, NotPermitted
 from tenancy.models import Invitation, Membership
 from tenancy.permissions import allowed_actions, manages
+from tenancy.states import INVITATION_STATES
 
 INVITATION_ACTIONS = ("resend", "revoke")
-_NOT_PENDING = {
-    "resend": "Only a pending invitation can be sent again.",
-    "revoke": "This invitation is no longer pending.",
-}
 
 
 def check_invitation_action(*, actor: Membership, invitation: Invitation, action: str) -> None:
-    """Raise NotPermitted unless `actor` manages the person invited, and ApplicationError
-    unless the invitation is still pending."""
+    """Raise NotPermitted unless `actor` manages the person invited, and Conflict unless
+    INVITATION_STATES allows `action` from the invitation's status (the services check the
+    status again on the locked row)."""
     if action not in INVITATION_ACTIONS:
         raise ApplicationError(f"Unknown action {action!r}.", field="action")
     if not manages(actor, role=invitation.role, partner_id=invitation.partner_id):
         raise NotPermitted()
-    if invitation.status != Invitation.Status.PENDING:
-        raise ApplicationError(_NOT_PENDING[action])
+    INVITATION_STATES.check(action, invitation.status)
 
 
 def invitation_actions_for(actor: Membership, invitation: Invitation) -> frozenset[str]:

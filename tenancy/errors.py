@@ -24,3 +24,19 @@ class ApplicationError(Exception):
 class NotPermitted(ApplicationError):
     def __init__(self, message: str = "Your role does not allow this.") -> None:
         super().__init__(message, code="permission_denied")
+
+
+class Conflict(ApplicationError):
+    """The request no longer fits the record as it is: someone changed it first (a concurrent
+    transition, a duplicate created a moment earlier) or its state does not allow the action.
+    The API answers 409; pages show the message. `code` says which conflict it is."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str = "conflict",
+        errors: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(message, field=field, code=code, errors=errors)

@@ -12,13 +12,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from tenancy.actions import check_invitation_action
 from tenancy.context import tenant_scope
-from tenancy.errors import ApplicationError, NotPermitted
+from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.models import ApiToken, Invitation, Membership, Tenant, User, hash_secret
 from tenancy.permissions import PARTNER_ROLES, STAFF_ROLES, is_partner_person, manages, require
 from tenancy.roles import Role
+from tenancy.states import INVITATION_STATES
 from tenancy.tasking import enqueue_on_commit
+from tenancy.transitions import is_unique_violation, lock, lock_for, move
 
 if TYPE_CHECKING:
     from partners.models import Partner  # the partner a membership belongs to; never imported
@@ -121,9 +122,11 @@ def invitation_create(
                     invited_by=actor.user,
                     expires_at=timezone.now() + INVITATION_LIFETIME,
                 )
-        except IntegrityError:
-            raise ApplicationError(
-                f"{email} already has a pending invitation.", field="email"
+        except IntegrityError as error:
+            if not is_unique_violation(error, "invitation_one_pending_per_email"):
+                raise
+            raise Conflict(
+                f"{email} already has a pending invitation.", field="email", code="duplicate"
             ) from None
         _enqueue_send(invitation)
     return invitation
@@ -143,9 +146,7 @@ def invitation_send(*, invitation_id: int) -> bool:
     from tenancy.emails import send_invitation_email
 
     with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update().select_related("tenant").filter(pk=invitation_id)
-        ).first()
+        invitation = lock(Invitation, pk=invitation_id)
         if invitation is None or invitation.sent_at or not invitation.is_open:
             return False
         token = Invitation.new_token()
@@ -158,8 +159,16 @@ def invitation_send(*, invitation_id: int) -> bool:
 
 
 def invitation_resend(*, actor: Membership, invitation: Invitation) -> Invitation:
-    check_invitation_action(actor=actor, invitation=invitation, action="resend")
+    _check_manages(actor, invitation.role, invitation.partner_id)
     with transaction.atomic():
+        invitation = lock_for(
+            Invitation,
+            machine=INVITATION_STATES,
+            action="resend",
+            seen=invitation.status,
+            refusal="Only a pending invitation can be sent again; this one is {state}.",
+            pk=invitation.pk,
+        )
         invitation.sent_at = None
         invitation.token_hash = ""
         invitation.expires_at = timezone.now() + INVITATION_LIFETIME
@@ -169,35 +178,56 @@ def invitation_resend(*, actor: Membership, invitation: Invitation) -> Invitatio
 
 
 def invitation_revoke(*, actor: Membership, invitation: Invitation) -> Invitation:
-    check_invitation_action(actor=actor, invitation=invitation, action="revoke")
-    invitation.status = Invitation.Status.REVOKED
-    invitation.token_hash = ""
-    invitation.save(update_fields=["status", "token_hash"])
+    """Withdraw a pending invitation; one accepted or revoked meanwhile is a `Conflict`."""
+    _check_manages(actor, invitation.role, invitation.partner_id)
+    with transaction.atomic():
+        invitation = lock_for(
+            Invitation,
+            machine=INVITATION_STATES,
+            action="revoke",
+            seen=invitation.status,
+            refusal="This invitation is no longer pending: it is {state}.",
+            pk=invitation.pk,
+        )
+        move(
+            invitation,
+            machine=INVITATION_STATES,
+            action="revoke",
+            actor=actor.user,
+            values={"token_hash": ""},
+            event="revoked",
+        )
     return invitation
 
 
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
-    """Join the invitation's tenant as `user`, whose email must be the invited one."""
+    """Join the invitation's tenant as `user`, whose email must be the invited one. The
+    invitation is locked and checked again: of two clicks on one link, one joins."""
     if not invitation.is_open:
-        raise ApplicationError("This invitation has expired or was withdrawn.", code="gone")
+        raise Conflict("This invitation has expired or was withdrawn.", code="gone")
     if user.email.lower() != invitation.email.lower():
         raise ApplicationError(
             f"This invitation was sent to {invitation.email}; sign in with that address.",
             field="email",
         )
     with tenant_scope(invitation.tenant_id), transaction.atomic():
-        locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
-        if locked.status != Invitation.Status.PENDING:
-            raise ApplicationError("This invitation was already used.", code="gone")
+        locked = lock(Invitation, pk=invitation.pk)
+        if locked is None or not INVITATION_STATES.allows("accept", locked.status):
+            raise Conflict("This invitation was already used.", code="gone")
+        if not locked.is_open:
+            raise Conflict("This invitation has expired or was withdrawn.", code="gone")
         membership, _ = Membership.objects.update_or_create(
             user=user,
             defaults={"role": locked.role, "partner_id": locked.partner_id, "is_active": True},
         )
-        locked.status = Invitation.Status.ACCEPTED
-        locked.accepted_at = timezone.now()
-        locked.accepted_by = user
-        locked.token_hash = ""
-        locked.save(update_fields=["status", "accepted_at", "accepted_by", "token_hash"])
+        move(
+            locked,
+            machine=INVITATION_STATES,
+            action="accept",
+            actor=user,
+            values={"accepted_at": timezone.now(), "accepted_by": user, "token_hash": ""},
+            event="accepted",
+        )
         # Following the emailed link proves the address.
         EmailAddress.objects.update_or_create(
             user=user, email=user.email, defaults={"verified": True, "primary": True}
@@ -224,15 +254,21 @@ def _check_manages(actor: Membership, role: str, partner_id: int | None) -> None
         raise NotPermitted()
 
 
-def _other_active_admins(membership: Membership) -> int:
-    """Count the other active vendor admins, locking them so that two concurrent demotions
-    cannot leave the tenant with none."""
-    return len(
-        Membership.objects.select_for_update()
+def _lock_admins_and(membership: Membership) -> tuple[Membership, int]:
+    """Lock every active vendor admin, in id order, then `membership`; return it as it is now
+    and the number of other active admins. One set in one order: two admins demoting each other
+    at once wait for each other (instead of deadlocking), and the second sees the first's
+    change, so the tenant cannot be left with none."""
+    admins = list(
+        Membership.objects.select_for_update(no_key=True)
         .filter(role=Role.VENDOR_ADMIN, is_active=True)
-        .exclude(pk=membership.pk)
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
+    current = lock(Membership, pk=membership.pk)
+    if current is None:
+        raise Conflict("This membership no longer exists.", code="gone")
+    return current, len([pk for pk in admins if pk != membership.pk])
 
 
 def membership_update(
@@ -251,8 +287,9 @@ def membership_update(
     else:
         partner = None
     with transaction.atomic():
+        membership, others = _lock_admins_and(membership)
         demoting = membership.role == Role.VENDOR_ADMIN and role != Role.VENDOR_ADMIN
-        if demoting and _other_active_admins(membership) == 0:
+        if demoting and membership.is_active and others == 0:
             raise ApplicationError("A tenant keeps at least one vendor admin.", field="role")
         membership.role = role
         membership.partner = partner
@@ -263,7 +300,8 @@ def membership_update(
 def membership_deactivate(*, actor: Membership, membership: Membership) -> Membership:
     _check_manages(actor, membership.role, membership.partner_id)
     with transaction.atomic():
-        if membership.role == Role.VENDOR_ADMIN and _other_active_admins(membership) == 0:
+        membership, others = _lock_admins_and(membership)
+        if membership.role == Role.VENDOR_ADMIN and membership.is_active and others == 0:
             raise ApplicationError("A tenant keeps at least one vendor admin.")
         membership.is_active = False
         membership.save(update_fields=["is_active"])

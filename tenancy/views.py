@@ -15,7 +15,7 @@ from django.views.generic import FormView, TemplateView
 
 from tenancy import selectors, services
 from tenancy.actions import with_invitation_actions
-from tenancy.errors import ApplicationError
+from tenancy.errors import ApplicationError, Conflict
 from tenancy.forms import (
     AcceptInvitationForm,
     ApiTokenForm,
@@ -27,7 +27,7 @@ from tenancy.forms import (
 from tenancy.models import Membership, User
 from tenancy.permissions import can, is_partner_person, manageable_roles
 from tenancy.roles import Role
-from tenancy.web import TenantPageMixin
+from tenancy.web import TenantPageMixin, refused_form_status
 
 
 def tenant_home_url(membership: Membership) -> str:
@@ -100,7 +100,9 @@ class MembersView(TenantPageMixin, FormView):
             invitation = services.invitation_create(actor=self.membership, **form.cleaned_data)
         except ApplicationError as error:
             apply_errors(form, error)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         messages.success(self.request, f"Invitation to {invitation.email} is on its way.")
         return redirect("members", self.request.tenant.slug)
 
@@ -175,7 +177,9 @@ class TenantSettingsView(TenantPageMixin, FormView):
             services.tenant_update(actor=self.membership, **changed)
         except ApplicationError as error:
             apply_errors(form, error)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         messages.success(self.request, "Settings saved.")
         return redirect("tenant_settings", self.request.tenant.slug)
 
@@ -215,7 +219,9 @@ class PortalTeamView(TenantPageMixin, FormView):
             invitation = services.invitation_create(actor=self.membership, **form.cleaned_data)
         except ApplicationError as error:
             apply_errors(form, error)
-            return self.form_invalid(form)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         messages.success(self.request, f"Invitation to {invitation.email} is on its way.")
         return redirect("portal_team", self.request.tenant.slug)
 
@@ -226,7 +232,7 @@ class InvitationAcceptView(View):
 
     template_name = "invitation_accept.html"
 
-    def _render(self, request, invitation, form=None, error=None) -> HttpResponse:
+    def _render(self, request, invitation, form=None, error=None, status=400) -> HttpResponse:
         has_account = User.objects.filter(email__iexact=invitation.email).exists()
         context = {
             "invitation": invitation,
@@ -236,7 +242,7 @@ class InvitationAcceptView(View):
         }
         if form is None and not request.user.is_authenticated and not has_account:
             context["form"] = AcceptInvitationForm()
-        return render(request, self.template_name, context, status=400 if error else 200)
+        return render(request, self.template_name, context, status=status if error else 200)
 
     def get(self, request, token):
         invitation = selectors.invitation_by_token(token)
@@ -263,7 +269,8 @@ class InvitationAcceptView(View):
             if form is not None:
                 apply_errors(form, error)
                 return self._render(request, invitation, form=form)
-            return self._render(request, invitation, error=error.message)
+            status = 409 if isinstance(error, Conflict) else 400  # e.g. used by a second click
+            return self._render(request, invitation, error=error.message, status=status)
         if not request.user.is_authenticated:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to {invitation.tenant.name}.")

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from tenancy.context import tenant_scope
+from tenancy.errors import ApplicationError, Conflict
 from tenancy.models import Membership
 from tenancy.permissions import check_capability_declaration, is_staff, roles_with
 from tenancy.selectors import membership_for, memberships_of
@@ -83,3 +84,9 @@ class TenantPageMixin:
         context["membership"] = self.membership
         context["tenant"] = self.membership.tenant
         return context
+
+
+def refused_form_status(error: ApplicationError) -> int:
+    """The status of a form shown again with a service's refusal: 409 when the record changed
+    first or exists already (`Conflict`), else 200."""
+    return 409 if isinstance(error, Conflict) else 200

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incentives.models import Enrollment, EnrollmentMode, Program, ProgramKind, ProgramTerms
+from incentives.states import STATUS_ACTIONS
 
 
 class FiguresSerializer(serializers.Serializer):
@@ -72,7 +73,7 @@ class ProgramSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=["activate", "pause", "close"])
+    action = serializers.ChoiceField(choices=STATUS_ACTIONS)
 
 
 class TermsSerializer(serializers.ModelSerializer):

@@ -1,5 +1,6 @@
 """Writes of programs and their terms. Each change is one transaction with its history row;
-background work is queued on commit."""
+background work is queued on commit. Every write locks the program row first and checks its
+status there (`tenancy.transitions`, lock order in its docstring)."""
 
 from __future__ import annotations
 
@@ -10,24 +11,24 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from incentives import actions
 from incentives.eligibility import clean_eligibility, describe_eligibility
 from incentives.models import (
     Enrollment,
     EnrollmentMode,
-    EnrollmentStatus,
     Program,
     ProgramKind,
     ProgramStatus,
     ProgramTerms,
     RequiredPartner,
 )
+from incentives.states import ENROLLMENT_STATES, PROGRAM_STATES, STATUS_ACTIONS
 from partners.models import Partner
 from tenancy.audit import changes_between, record_event, snapshot
-from tenancy.errors import ApplicationError
+from tenancy.errors import ApplicationError, Conflict
 from tenancy.models import Membership
 from tenancy.permissions import require
 from tenancy.tasking import enqueue_on_commit
+from tenancy.transitions import lock, lock_for, move
 
 PROGRAM_FIELDS = (
     "name",
@@ -48,11 +49,6 @@ EDITABLE = {
     ProgramStatus.ACTIVE: frozenset(PROGRAM_FIELDS) - FIXED_ONCE_LIVE,
     ProgramStatus.PAUSED: frozenset(PROGRAM_FIELDS) - FIXED_ONCE_LIVE,
     ProgramStatus.CLOSED: frozenset(),
-}
-TRANSITIONS = {
-    "activate": ({ProgramStatus.DRAFT, ProgramStatus.PAUSED}, ProgramStatus.ACTIVE),
-    "pause": ({ProgramStatus.ACTIVE}, ProgramStatus.PAUSED),
-    "close": ({ProgramStatus.ACTIVE, ProgramStatus.PAUSED}, ProgramStatus.CLOSED),
 }
 HISTORY_FIELDS = ["status", *PROGRAM_FIELDS]
 
@@ -133,24 +129,29 @@ def program_create(*, actor: Membership, **data) -> Program:
 
 
 def program_update(*, actor: Membership, program: Program, **changes) -> Program:
-    """Change the fields the program's state allows; anything else is refused by name."""
-    # The state's rule is EDITABLE, field by field, so that a refusal names the fields.
+    """Change the fields the program's state allows; anything else is refused by name. The
+    state is the one under the row lock: a program activated meanwhile is a `Conflict`."""
     require(actor, "programs.edit")
-    allowed = EDITABLE[ProgramStatus(program.status)]
-    locked = sorted(
-        k for k, v in changes.items() if k not in allowed and getattr(program, k, v) != v
-    )
-    if locked:
-        state = program.get_status_display().lower()
-        raise ApplicationError(
-            f"A {state} program's {', '.join(locked)} cannot change.",
-            errors={name: [f"Cannot change while the program is {state}."] for name in locked},
-        )
-    cleaned = _clean_program_fields(
-        {k: v for k, v in changes.items() if k in allowed}, tenant_currency=program.currency
-    )
     with transaction.atomic():
-        program = Program.objects.select_for_update().get(pk=program.pk)
+        seen = program.status
+        # The finer rule of `update`: which fields each state opens (none once closed).
+        program = lock(Program, pk=program.pk)
+        if program is None:
+            raise Conflict("This program no longer exists.", code="gone")
+        allowed = EDITABLE[ProgramStatus(program.status)]
+        locked = sorted(
+            k for k, v in changes.items() if k not in allowed and getattr(program, k, v) != v
+        )
+        if locked:
+            state = program.get_status_display().lower()
+            refusal = ApplicationError if program.status == seen else Conflict
+            raise refusal(
+                f"A {state} program's {', '.join(locked)} cannot change.",
+                errors={name: [f"Cannot change while the program is {state}."] for name in locked},
+            )
+        cleaned = _clean_program_fields(
+            {k: v for k, v in changes.items() if k in allowed}, tenant_currency=program.currency
+        )
         before = _history_view(program)
         for key, value in cleaned.items():
             setattr(program, key, value)
@@ -166,29 +167,23 @@ def program_update(*, actor: Membership, program: Program, **changes) -> Program
 
 
 def program_transition(*, actor: Membership, program: Program, action: str) -> Program:
-    """activate | pause | close, each allowed only from the states in TRANSITIONS."""
-    if action not in TRANSITIONS:
+    """activate | pause | close, each allowed only from the states `PROGRAM_STATES` declares,
+    checked on the locked row: of two concurrent identical moves one wins, the other gets a
+    `Conflict`."""
+    require(actor, "programs.edit")
+    if action not in STATUS_ACTIONS:
         raise ApplicationError(f"Unknown action {action!r}.", field="action")
-    actions.check_program_action(actor=actor, program=program, action=action)
-    sources, target = TRANSITIONS[action]
     with transaction.atomic():
-        program = Program.objects.select_for_update().get(pk=program.pk)
-        if program.status not in sources:
-            allowed = " or ".join(str(ProgramStatus(s).label).lower() for s in sorted(sources))
-            raise ApplicationError(
-                f"Only a {allowed} program can {action}; this one is "
-                f"{program.get_status_display().lower()}.",
-                code="invalid_transition",
-            )
+        program = lock_for(
+            Program, machine=PROGRAM_STATES, action=action, seen=program.status, pk=program.pk
+        )
+        target = PROGRAM_STATES.target(action, program.status)
         needs_terms = program.enrollment_mode != EnrollmentMode.AUTOMATIC
         if target == ProgramStatus.ACTIVE and needs_terms and current_terms(program) is None:
             raise ApplicationError(
                 "Publish the program's terms before it opens to partners.", field="terms"
             )
-        before = program.status
-        program.status = target
-        program.save(update_fields=["status", "updated_at"])
-        record_event(program, action=action, actor=actor.user, changes={"status": [before, target]})
+        move(program, machine=PROGRAM_STATES, action=action, actor=actor.user)
         if target == ProgramStatus.ACTIVE and program.enrollment_mode == EnrollmentMode.AUTOMATIC:
             queue_auto_enroll(program)
     return program
@@ -199,20 +194,29 @@ def current_terms(program: Program) -> ProgramTerms | None:
 
 
 def terms_publish(*, actor: Membership, program: Program, body: str) -> ProgramTerms:
-    """A new terms version. Partners who accepted an earlier one must accept it again."""
-    actions.check_program_action(actor=actor, program=program, action="publish_terms")
+    """A new terms version. Partners who accepted an earlier one must accept it again. The
+    program is locked first (then its enrollments), the order every program write keeps."""
+    require(actor, "programs.edit")
     body = (body or "").strip()
     if not body:
         raise ApplicationError("Write the terms.", field="body")
     with transaction.atomic():
-        Program.objects.select_for_update().get(pk=program.pk)  # one publisher at a time
+        program = lock_for(
+            Program,
+            machine=PROGRAM_STATES,
+            action="publish_terms",
+            seen=program.status,
+            refusal="A {state} program's terms cannot change.",
+            pk=program.pk,
+        )
         latest = ProgramTerms.objects.filter(program=program).aggregate(v=Max("version"))["v"] or 0
         terms = ProgramTerms.objects.create(
             program=program, version=latest + 1, body=body, created_by=actor.user
         )
+        reaccept = ENROLLMENT_STATES.moves["require_reaccept"]
         moved = Enrollment.objects.filter(
-            program=program, status=EnrollmentStatus.ENROLLED, terms__isnull=False
-        ).update(status=EnrollmentStatus.REACCEPT, updated_at=timezone.now())
+            program=program, status__in=reaccept.sources, terms__isnull=False
+        ).update(status=reaccept.target, updated_at=timezone.now())
         record_event(
             program,
             action="terms_published",
@@ -224,14 +228,21 @@ def terms_publish(*, actor: Membership, program: Program, body: str) -> ProgramT
 
 
 def required_partners_set(*, actor: Membership, program: Program, partner_ids: list[int]) -> int:
-    actions.check_program_action(actor=actor, program=program, action="set_required_partners")
-    ids = set(Partner.objects.filter(pk__in=partner_ids).values_list("pk", flat=True))
-    missing = sorted(set(map(int, partner_ids)) - ids)
-    if missing:
-        raise ApplicationError(
-            f"No such partner: {', '.join(map(str, missing))}.", field="required_partners"
-        )
+    require(actor, "programs.edit")
     with transaction.atomic():
+        program = lock_for(
+            Program,
+            machine=PROGRAM_STATES,
+            action="set_required_partners",
+            seen=program.status,
+            pk=program.pk,
+        )
+        ids = set(Partner.objects.filter(pk__in=partner_ids).values_list("pk", flat=True))
+        missing = sorted(set(map(int, partner_ids)) - ids)
+        if missing:
+            raise ApplicationError(
+                f"No such partner: {', '.join(map(str, missing))}.", field="required_partners"
+            )
         current = set(
             RequiredPartner.objects.filter(program=program).values_list("partner_id", flat=True)
         )

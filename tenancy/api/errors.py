@@ -2,7 +2,9 @@
 
     {"detail": "Human sentence.", "code": "machine_code", "errors": {"field": ["reason", ...]}}
 
-`errors` is empty when no single field is to blame. (The base view rolls back the request's
+`errors` is empty when no single field is to blame. A `Conflict` (the record changed first, or
+its state refuses the action, or the thing to create exists already) answers 409, any other
+refusal 400. (The base view rolls back the request's
 transaction for every error response.)
 """
 
@@ -15,7 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tenancy.errors import ApplicationError, NotPermitted
+from tenancy.errors import ApplicationError, Conflict, NotPermitted
 
 
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
@@ -46,9 +48,10 @@ def exception_handler(exc, context):
     if isinstance(exc, NotPermitted):
         exc = exceptions.PermissionDenied(exc.message)
     elif isinstance(exc, ApplicationError):
-        return Response(
-            _body(exc.message, exc.code, exc.errors), status=status.HTTP_400_BAD_REQUEST
+        answer = (
+            status.HTTP_409_CONFLICT if isinstance(exc, Conflict) else status.HTTP_400_BAD_REQUEST
         )
+        return Response(_body(exc.message, exc.code, exc.errors), status=answer)
     elif isinstance(exc, DjangoValidationError):
         errors = _flatten(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
         exc = exceptions.ValidationError(errors)

@@ -422,6 +422,7 @@ def test_tier_errors_are_shown(worlds):
     alpha, _ = worlds
     client = _client(alpha.user(Role.VENDOR_ADMIN))
     response = client.post(_url("tiers"), {"name": "alpha gold"})
+    assert response.status_code == 409  # the form again, answered as a conflict
     assert "There is a tier called" in response.context["form"].errors["name"][0]
     with tenant_scope(alpha.tenant):
         silver = Tier.objects.create(name="Silver", rank=2)

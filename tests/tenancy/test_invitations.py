@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tenancy.context import tenant_scope
-from tenancy.errors import ApplicationError, NotPermitted
+from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.models import Invitation, Membership, User
 from tenancy.roles import Role
 from tenancy.services import (
@@ -179,8 +179,9 @@ def test_expired_or_revoked_invitation_cannot_be_accepted(worlds):
     revoked = _invite(alpha, Role.VENDOR_ADMIN, email="gone@x.example", role="channel_manager")
     with tenant_scope(alpha.tenant):
         invitation_revoke(actor=alpha.member(Role.VENDOR_ADMIN), invitation=revoked)
-    with pytest.raises(ApplicationError):
+    with pytest.raises(Conflict) as used:  # the link page answers 409
         invitation_accept(invitation=revoked, user=UserFactory(email="gone@x.example"))
+    assert used.value.code == "gone"
 
 
 def test_last_vendor_admin_cannot_be_demoted_or_removed(worlds):
