@@ -1,5 +1,5 @@
-"""Which actions an actor may take on an invitation. Pages and the API offer exactly these, and
-the services check the same rule before acting."""
+"""Which actions an actor may take on an invitation. Pages and the API offer exactly these; the
+services apply the same rule (`manages`, then INVITATION_STATES on the locked row)."""
 
 from __future__ import annotations
 

@@ -121,8 +121,9 @@ def manages(actor: Actor, *, role: str, partner_id: int | None) -> bool:
 
 def allowed_actions(actions: Iterable[str], check: Callable[[str], None]) -> frozenset[str]:
     """The actions among `actions` that `check` lets through: `check(action)` raises
-    ApplicationError with the reason an action is refused. Services call the same check before
-    acting, so what a page offers and what a service allows are one rule."""
+    ApplicationError with the reason an action is refused. The check asks the same
+    capabilities and state machines the services apply, so what a page offers is what a service
+    allows."""
     allowed = set()
     for action in actions:
         try:
