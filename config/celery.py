@@ -26,8 +26,16 @@ def _register_schedules(sender: Celery, **kwargs) -> None:
             "task": "tenancy.tasks.invitations_sweep_task",
             "schedule": 300.0,
         },
+        "events-sweep": {
+            "task": "tenancy.tasks.events_sweep_task",
+            "schedule": 60.0,
+        },
         "partner-imports-sweep": {
             "task": "partners.tasks.partner_imports_sweep_task",
+            "schedule": 300.0,
+        },
+        "auto-enroll-requests-sweep": {
+            "task": "incentives.tasks.auto_enroll_requests_sweep_task",
             "schedule": 300.0,
         },
         "programs-auto-enroll-nightly": {

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class IncentivesConfig(AppConfig):
     name = "incentives"
     verbose_name = "Incentive programs"
+
+    def ready(self) -> None:
+        # Registers with the lower floors: event subscribers, and panels of the partner page.
+        from incentives import partner_page, subscribers  # noqa: F401

@@ -167,3 +167,21 @@ class Enrollment(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.partner_id} in {self.program_id}: {self.status}"
+
+
+class AutoEnrollRequest(TenantOwned):
+    """A pending request to bring an automatic program's enrollments up to date. At most one a
+    program: a request made while one is pending adds nothing, so a burst of partner changes
+    queues one re-sync. The re-sync task deletes the request as it starts, so a change during
+    the run makes a new request and one more run (`incentives.services.resyncs`)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "program"], name="auto_enroll_request_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"re-sync of {self.program_id} requested {self.requested_at:%Y-%m-%d %H:%M}"

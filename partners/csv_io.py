@@ -32,10 +32,16 @@ from partners.csv_format import (
     row_values,
 )
 from partners.models import Partner, PartnerImport, Tier
-from partners.services import PARTNER_FIELDS, clean_partner_fields
+from partners.services import (
+    PARTNER_CHANGED,
+    PARTNER_CREATED,
+    PARTNER_FIELDS,
+    clean_partner_fields,
+)
 from partners.states import IMPORT_STATES
 from tenancy.audit import changes_between, snapshot
 from tenancy.errors import ApplicationError
+from tenancy.events import publish_many
 from tenancy.models import AuditEvent, Membership
 from tenancy.permissions import STAFF_ROLES, require
 from tenancy.tasking import enqueue_on_commit
@@ -230,7 +236,8 @@ def _plan(rows: list[Row], columns: list[str], first_rows: dict[str, int]) -> _C
 
 
 def _write(job: PartnerImport, chunk: _Chunk) -> None:
-    """Create and update the chunk's partners in bulk, with one history row each."""
+    """Create and update the chunk's partners in bulk, with one history row and one event
+    (`partner.created` / `partner.changed`) each."""
     Partner.objects.bulk_create([partner for _, partner in chunk.creates])
     if chunk.updates:
         now = timezone.now()
@@ -241,6 +248,15 @@ def _write(job: PartnerImport, chunk: _Chunk) -> None:
     history = [(number, p, "imported_created", None) for number, p in chunk.creates]
     history += [(number, p, "imported_updated", diff) for number, p, diff in chunk.updates]
     AuditEvent.objects.bulk_create([_event(job, *entry) for entry in history])
+    created = [partner for _, partner in chunk.creates]
+    publish_many(
+        PARTNER_CREATED, aggregates=created, payloads=[{"import_id": job.pk}] * len(created)
+    )
+    publish_many(
+        PARTNER_CHANGED,
+        aggregates=[partner for _, partner, _ in chunk.updates],
+        payloads=[{"fields": sorted(diff), "import_id": job.pk} for _, _, diff in chunk.updates],
+    )
 
 
 def _event(
@@ -307,9 +323,4 @@ def _run_next_chunk(job: PartnerImport) -> None:
 
 
 def _finish(job: PartnerImport) -> None:
-    from incentives.tasks import programs_auto_enroll_task
-
     job.status, job.finished_at = IMPORT_STATES.target("finish", job.status), timezone.now()
-    if job.created_count or job.updated_count:
-        # Eligibility of automatic programs may depend on any partner attribute.
-        enqueue_on_commit(programs_auto_enroll_task, tenant_id=job.tenant_id)

@@ -9,10 +9,15 @@ from partners.actions import check_partner_action
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage, Tier
 from tenancy.audit import changes_between, record_event, snapshot
 from tenancy.errors import ApplicationError, Conflict
+from tenancy.events import publish
 from tenancy.models import Membership
 from tenancy.permissions import is_staff, require
-from tenancy.tasking import enqueue_on_commit
 from tenancy.transitions import create_unique, lock, serialize
+
+# Events others subscribe to (tenancy.events): a partner was added; some of its attributes
+# changed (payload: the names of the changed fields). Both are published by the CSV import too.
+PARTNER_CREATED = "partner.created"
+PARTNER_CHANGED = "partner.changed"
 
 PARTNER_FIELDS = [
     "name",
@@ -64,12 +69,6 @@ def clean_partner_fields(data: dict) -> dict:
     return cleaned
 
 
-def _queue_eligibility_sync(partner: Partner) -> None:
-    from incentives.tasks import programs_auto_enroll_task
-
-    enqueue_on_commit(programs_auto_enroll_task, tenant_id=partner.tenant_id)
-
-
 def _save(partner: Partner) -> None:
     try:
         with transaction.atomic():
@@ -92,7 +91,7 @@ def partner_create(*, actor: Membership, **data) -> Partner:
             actor=actor.user,
             changes=changes_between({}, snapshot(partner, PARTNER_FIELDS)),
         )
-        _queue_eligibility_sync(partner)
+        publish(PARTNER_CREATED, aggregate=partner)
     return partner
 
 
@@ -109,7 +108,7 @@ def partner_update(*, actor: Membership, partner: Partner, **changes) -> Partner
             return partner
         _save(partner)
         record_event(partner, action="updated", actor=actor.user, changes=diff)
-        _queue_eligibility_sync(partner)
+        publish(PARTNER_CHANGED, aggregate=partner, payload={"fields": sorted(diff)})
     return partner
 
 

@@ -13,13 +13,12 @@ from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from incentives.models import Enrollment
-from incentives.selectors import enrollment_list_for
 from partners import selectors, services
 from partners.actions import partner_actions_for
 from partners.forms import PartnerForm, TierForm, TierMoveForm, partner_initial
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage
-from tenancy.audit import history_of, history_of_many
+from partners.panels import HISTORY_LIMIT, PartnerPanel, panels_for
+from tenancy.audit import history_of
 from tenancy.errors import ApplicationError
 from tenancy.forms import apply_errors
 from tenancy.models import AuditEvent, Membership
@@ -29,7 +28,6 @@ from tenancy.web import TenantPageMixin, refused_form_status
 
 PAGE_SIZE = 50
 SORTABLE = ["name", "tier", "region", "stage", "created"]
-HISTORY_LIMIT = 100
 FIELD_LABELS = {"external_id": "CRM id", "channel_manager": "channel account manager"}
 
 
@@ -118,19 +116,18 @@ class TimelineEntry:
         ]
 
 
-def partner_timeline(partner: Partner, enrollments: list[Enrollment]) -> list[TimelineEntry]:
-    """The partner's history and its enrollments' history, newest first, in two queries."""
-    programs = {e.pk: e.program.name for e in enrollments}
+def partner_timeline(partner: Partner, panels: list[PartnerPanel]) -> list[TimelineEntry]:
+    """The partner's history and the history its page's panels add, newest first."""
     entries = [TimelineEntry("Partner", event) for event in history_of(partner, HISTORY_LIMIT)]
-    if programs:
-        enrollment_events = history_of_many(Enrollment, programs, HISTORY_LIMIT)
-        entries += [TimelineEntry(programs[e.entity_id], e) for e in enrollment_events]
+    entries += [
+        TimelineEntry(subject, event) for panel in panels for subject, event in panel.history
+    ]
     entries.sort(key=lambda entry: (entry.event.at, entry.event.pk), reverse=True)
     return entries[:HISTORY_LIMIT]
 
 
 class PartnerDetailView(TenantPageMixin, TemplateView):
-    """A partner's attributes, people, programs and history."""
+    """A partner's attributes, people, the panels other apps add (programs) and history."""
 
     capability = "partners.view"
     template_name = "partners/detail.html"
@@ -138,17 +135,13 @@ class PartnerDetailView(TenantPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         partner = selectors.access_partner(self.membership, self.kwargs["partner_id"])
-        enrollments = list(
-            enrollment_list_for(self.membership)
-            .filter(partner=partner)
-            .order_by("-program__starts_on", "program__name", "pk")
-        )
+        panels = panels_for(self.membership, partner)
         context.update(
             partner=partner,
             people=member_list_for(self.membership, partner_id=partner.pk),
             invitations=invitation_list_for(self.membership, partner_id=partner.pk),
-            enrollments=enrollments,
-            timeline=partner_timeline(partner, enrollments),
+            panels=panels,
+            timeline=partner_timeline(partner, panels),
             actions=partner_actions_for(self.membership, partner),
         )
         return context

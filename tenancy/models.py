@@ -8,6 +8,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -280,3 +281,39 @@ class AuditEvent(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.entity}#{self.entity_id} {self.action}"
+
+
+class DomainEvent(TenantOwned):
+    """A change others may care about, written in the transaction that made it (the transactional
+    outbox, DESIGN.md §7; see `tenancy.events`). `relayed_at` is when the relay last handed it to
+    its subscribers, `delivered_to` the subscribers that have handled it, `delivered_at` when the
+    last of them did."""
+
+    kind = models.CharField(max_length=60)  # "partner.changed"
+    aggregate_type = models.CharField(max_length=60)  # app_label.model
+    aggregate_id = models.BigIntegerField()
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    relayed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    delivered_to = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            # The relay, the subscribers and the sweeper read only what is still undelivered.
+            models.Index(
+                fields=["tenant", "kind", "id"],
+                condition=models.Q(delivered_at__isnull=True),
+                name="domainevent_undelivered",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(delivered_at__isnull=True),
+                name="domainevent_undelivered_age",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.aggregate_type}#{self.aggregate_id}"

@@ -41,7 +41,7 @@ def partner_choices_for(actor: Membership) -> QuerySet:
     or only their own for partner people. Read through the membership's own relation, so the
     kernel needs nothing of the partners app."""
     partners = Membership._meta.get_field("partner").related_model.objects.order_by("name")
-    if actor.role in PARTNER_ROLES:
+    if is_partner_person(actor):
         partners = partners.filter(pk=actor.partner_id)
     return partners
 

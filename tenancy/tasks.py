@@ -8,6 +8,7 @@ from celery import shared_task
 from django.db import connection
 from django.utils import timezone
 
+from tenancy import events
 from tenancy.context import all_tenants, current_tenant_id
 from tenancy.models import Invitation, Membership
 from tenancy.services import invitation_send
@@ -38,6 +39,27 @@ def invitations_sweep_task() -> int:
             kwargs={"tenant_id": tenant_id, "invitation_id": invitation_id}
         )
     return len(pending)
+
+
+@tenant_task(queue="validation")
+def event_relay_task() -> int:
+    return events.relay_events()
+
+
+@tenant_task(queue="validation")
+def event_deliver_task(*, subscriber: str) -> int:
+    return events.deliver_events(subscriber=subscriber)
+
+
+@shared_task(name="tenancy.tasks.events_sweep_task", uplift_queue="validation")
+def events_sweep_task() -> int:
+    """Relay again the events left undelivered for minutes: a lost relay or delivery message,
+    a killed worker. A fan-out job: it reads every tenant's outbox."""
+    with all_tenants(reason="fan-out: domain events left undelivered"):
+        tenant_ids = events.stale_event_tenants()
+    for tenant_id in tenant_ids:
+        event_relay_task.apply_async(kwargs={"tenant_id": tenant_id})
+    return len(tenant_ids)
 
 
 @tenant_task(queue="notifications", ignore_result=False)

@@ -18,6 +18,9 @@ from tenancy.roles import Role
 from tests.factories.incentives import EnrollmentFactory, ProgramFactory, ProgramTermsFactory
 from tests.factories.partners import PartnerFactory, TierFactory
 from tests.factories.tenancy import InvitationFactory, MembershipFactory, TenantFactory
+from tests.isolation.tally import Tally
+
+SWEEP_TALLY = pytest.StashKey[Tally]()
 
 
 @pytest.fixture(scope="session")
@@ -171,3 +174,35 @@ def celery_worker(_worker_process):
     worker reads only what is committed."""
     _worker_process.clear_mails()
     return _worker_process
+
+
+# The isolation sweep's count of id fields tried per role, printed at the end of every run. Under
+# xdist each worker hands its counts to the controller, which prints them.
+
+
+def pytest_configure(config):
+    config.stash[SWEEP_TALLY] = Tally()
+
+
+@pytest.fixture
+def sweep_tally(request) -> Tally:
+    return request.config.stash[SWEEP_TALLY]
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["sweep_tally"] = session.config.stash[SWEEP_TALLY].counts
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    counts = getattr(node, "workeroutput", {}).get("sweep_tally", {})
+    node.config.stash[SWEEP_TALLY].merge(counts)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    tally = config.stash[SWEEP_TALLY]
+    if tally.counts:
+        terminalreporter.section("isolation sweep: tenant A's ids tried in bodies and queries")
+        for line in tally.lines():
+            terminalreporter.write_line(line)

@@ -274,6 +274,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Measured: closing the connection around every task costs 5x in throughput.
 CELERY_DB_REUSE_MAX = 1000
+# Partner changes within this many seconds of the first come to one automatic-enrollment re-sync
+# a program (incentives.services.resyncs). Well under the broker's visibility timeout.
+AUTO_ENROLL_COALESCE_SECONDS = int(env("AUTO_ENROLL_COALESCE_SECONDS", "60"))
 
 LOGGING = {
     "version": 1,

@@ -32,6 +32,8 @@ CACHES = {
 }
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
+# Short: a test that counts coalesced re-syncs holds the worker busy rather than race a clock.
+AUTO_ENROLL_COALESCE_SECONDS = int(env("AUTO_ENROLL_COALESCE_SECONDS", "3"))
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # A Celery worker started by the tests writes its mail to files the tests read.

@@ -21,13 +21,13 @@ from incentives.models import (
     ProgramTerms,
     RequiredPartner,
 )
+from incentives.services.resyncs import auto_enroll_request
 from incentives.states import ENROLLMENT_STATES, PROGRAM_STATES, STATUS_ACTIONS
 from partners.models import Partner
 from tenancy.audit import changes_between, record_event, snapshot
 from tenancy.errors import ApplicationError, Conflict
 from tenancy.models import Membership
 from tenancy.permissions import require
-from tenancy.tasking import enqueue_on_commit
 from tenancy.transitions import lock, lock_for, move
 
 PROGRAM_FIELDS = (
@@ -261,6 +261,4 @@ def required_partners_set(*, actor: Membership, program: Program, partner_ids: l
 
 
 def queue_auto_enroll(program: Program) -> None:
-    from incentives.tasks import programs_auto_enroll_task
-
-    enqueue_on_commit(programs_auto_enroll_task, tenant_id=program.tenant_id, program_id=program.pk)
+    auto_enroll_request(program_id=program.pk)

@@ -18,7 +18,7 @@ from partners.csv_io import partner_import_run, partner_import_start
 from partners.models import Partner, PartnerImport
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, NotPermitted
-from tenancy.models import AuditEvent
+from tenancy.models import AuditEvent, DomainEvent
 from tenancy.roles import Role
 from tests.conftest import build_world, client_for
 from tests.factories.partners import PartnerFactory, TierFactory
@@ -325,21 +325,34 @@ def test_stored_errors_are_capped_and_the_count_stays_exact(worlds):
     assert job.errors[-1]["row"] == csv_io.MAX_STORED_ERRORS + 1
 
 
-def test_finishing_queues_automatic_enrollment_once_and_only_after_changes(worlds, monkeypatch):
-    from incentives.tasks import programs_auto_enroll_task
+def partner_events(world) -> list[tuple[str, int, dict]]:
+    with tenant_scope(world.tenant):
+        return list(
+            DomainEvent.objects.filter(aggregate_type="partners.partner")
+            .order_by("pk")
+            .values_list("kind", "aggregate_id", "payload")
+        )
 
-    alpha, _ = worlds
-    queued = []
-    monkeypatch.setattr(csv_io, "enqueue_on_commit", lambda task, **kw: queued.append(task))
+
+def test_import_publishes_one_event_a_created_or_changed_partner_and_none_when_unchanged(
+    worlds, monkeypatch
+):
+    alpha, bravo = worlds
     monkeypatch.setattr(csv_io, "CHUNK_ROWS", 2)
     job = import_csv(alpha, rows(5))
-    assert queued.count(programs_auto_enroll_task) == 1
-    with tenant_scope(alpha.tenant):
-        partner_import_run(import_id=job.pk)
-    assert queued.count(programs_auto_enroll_task) == 1
-    queued.clear()
-    import_csv(alpha, rows(5))
-    assert programs_auto_enroll_task not in queued
+    partners = partners_by_crm_id(alpha)
+    created = [
+        ("partner.created", partners[f"CRM-{n:05d}"].pk, {"import_id": job.pk}) for n in range(5)
+    ]
+    assert partner_events(alpha) == created
+    assert import_csv(alpha, rows(5)).unchanged_count == 5
+    assert partner_events(alpha) == created
+    job = import_csv(alpha, rows(2, region="APAC"))
+    changed = {"fields": ["region"], "import_id": job.pk}
+    assert partner_events(alpha)[5:] == [
+        ("partner.changed", partners[f"CRM-{n:05d}"].pk, changed) for n in range(2)
+    ]
+    assert partner_events(bravo) == []
 
 
 def test_upload_queues_the_run_on_commit(worlds, django_capture_on_commit_callbacks, monkeypatch):

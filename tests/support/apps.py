@@ -7,3 +7,6 @@ class SupportConfig(AppConfig):
 
     name = "tests.support"
     label = "test_support"
+
+    def ready(self) -> None:
+        from tests.support import event_subscribers  # noqa: F401  (registers test subscribers)

@@ -1,0 +1,1 @@
+"""Helpers of the isolation sweep (tests/test_isolation*.py)."""

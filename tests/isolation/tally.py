@@ -1,0 +1,34 @@
+"""The isolation sweep's count of id fields tried per role, printed at the end of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# --- the per-role tally, reported at the end of the run ----------------------------------------
+
+
+@dataclass
+class Tally:
+    """Id fields tried per role: sent, and how many got past the route's permission check."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, role: str, location: str, *, got_through: bool) -> None:
+        row = self.counts.setdefault(role, {})
+        row[f"{location}_sent"] = row.get(f"{location}_sent", 0) + 1
+        key = f"{location}_reached"
+        row[key] = row.get(key, 0) + int(got_through)
+
+    def merge(self, counts: dict[str, dict[str, int]]) -> None:
+        for role, row in counts.items():
+            mine = self.counts.setdefault(role, {})
+            for key, value in row.items():
+                mine[key] = mine.get(key, 0) + value
+
+    def lines(self) -> list[str]:
+        columns = ["body_sent", "body_reached", "query_sent", "query_reached"]
+        lines = [f"{'role':<18}" + "".join(f"{c:>15}" for c in columns)]
+        for role in sorted(self.counts):
+            row = self.counts[role]
+            lines.append(f"{role:<18}" + "".join(f"{row.get(c, 0):>15}" for c in columns))
+        return lines
