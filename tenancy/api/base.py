@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from tenancy.context import tenant_scope
 from tenancy.models import Membership
-from tenancy.permissions import can, check_capability_declaration
+from tenancy.permissions import can, check_capability_declaration, roles_with
 from tenancy.selectors import membership_for, memberships_of
 
 
@@ -53,6 +53,10 @@ class TenantAPIMixin:
         if method in permissions.SAFE_METHODS or self.write_capability is None:
             return (self.capability,)
         return (self.capability, self.write_capability)
+
+    def allowed_roles(self, method: str) -> frozenset[str]:
+        """The roles that hold what `method` needs (the isolation sweep asks)."""
+        return roles_with(*self.capabilities_for(method))
 
     def dispatch(self, request, *args, **kwargs):
         with ExitStack() as stack:
