@@ -7,7 +7,7 @@ from django.views.generic import TemplateView
 
 from partners.selectors import partner_list_for
 from tenancy import selectors
-from tenancy.roles import ALL_ROLES, PARTNER_ROLES
+from tenancy.permissions import is_partner_person
 from tenancy.web import TenantPageMixin
 
 
@@ -15,11 +15,11 @@ class DashboardView(TenantPageMixin, TemplateView):
     """The vendor's home: people, partners and invitations at a glance. Partner people land in
     the portal instead."""
 
-    roles = ALL_ROLES
+    capability = "tenant.view"
     template_name = "dashboard/home.html"
 
     def get(self, request, *args, **kwargs):
-        if self.membership.role in PARTNER_ROLES:
+        if is_partner_person(self.membership):
             return redirect("portal_home", request.tenant.slug)
         return super().get(request, *args, **kwargs)
 

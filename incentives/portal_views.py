@@ -9,23 +9,21 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from incentives import selectors
+from incentives.actions import ENROLLED, enrollment_actions_for, not_invited
 from incentives.eligibility import describe_eligibility, ineligibility_reasons
 from incentives.forms import AcceptTermsForm
-from incentives.models import Enrollment, EnrollmentMode, EnrollmentStatus, Program, ProgramStatus
+from incentives.models import Program
 from incentives.services import enrollments as enrollment_services
 from tenancy.audit import history_of
 from tenancy.errors import ApplicationError
-from tenancy.roles import PARTNER_ROLES, Role
+from tenancy.permissions import can
 from tenancy.web import TenantPageMixin
-
-PARTNER_ADMINS = frozenset({Role.PARTNER_ADMIN})
-ENROLLED = (EnrollmentStatus.ENROLLED, EnrollmentStatus.REACCEPT)
 
 
 class PortalProgramListView(TenantPageMixin, TemplateView):
     """The programs the company is enrolled in, and those open to it."""
 
-    roles = PARTNER_ROLES
+    capability = "portal.view"
     template_name = "portal/programs.html"
 
     def get_context_data(self, **kwargs):
@@ -39,30 +37,11 @@ class PortalProgramListView(TenantPageMixin, TemplateView):
         return context
 
 
-def partner_actions(
-    program: Program, enrollment: Enrollment | None, has_terms: bool, reasons: list[str]
-) -> dict[str, bool]:
-    """What a partner admin may do on the program page now; the services decide again."""
-    status = enrollment.status if enrollment else None
-    live = program.status == ProgramStatus.ACTIVE and has_terms and not reasons
-    not_invited = program.enrollment_mode == EnrollmentMode.INVITATION and status in (
-        None,
-        EnrollmentStatus.DECLINED,
-    )
-    return {
-        "can_accept": live and status not in ENROLLED and not not_invited,
-        "can_reaccept": live and status == EnrollmentStatus.REACCEPT,
-        "can_decline": status == EnrollmentStatus.INVITED,
-        "can_withdraw": status in ENROLLED,
-        "not_invited": not_invited,
-    }
-
-
 class PortalProgramView(TenantPageMixin, TemplateView):
     """A program as the company sees it: description, period, current terms, whether it is
     eligible (and why not), its enrollment and that enrollment's history."""
 
-    roles = PARTNER_ROLES
+    capability = "portal.view"
     template_name = "portal/program_detail.html"
 
     def get_context_data(self, **kwargs):
@@ -72,7 +51,6 @@ class PortalProgramView(TenantPageMixin, TemplateView):
         terms = selectors.terms_versions(program).first()
         enrollment = selectors.enrollment_of(program, partner)
         reasons = ineligibility_reasons(program.eligibility, partner)
-        actions = partner_actions(program, enrollment, terms is not None, reasons)
         context.update(
             program=program,
             partner=partner,
@@ -80,8 +58,11 @@ class PortalProgramView(TenantPageMixin, TemplateView):
             enrollment=enrollment,
             reasons=reasons,
             eligibility_lines=describe_eligibility(program.eligibility),
-            actions=actions,
-            is_partner_admin=self.membership.role == Role.PARTNER_ADMIN,
+            actions=enrollment_actions_for(
+                self.membership, program, enrollment, has_terms=terms is not None, reasons=reasons
+            ),
+            decides=can(self.membership, "enrollments.decide_for_partner"),
+            not_invited=not_invited(program, enrollment),
             history=history_of(enrollment, limit=20) if enrollment else [],
         )
         return context
@@ -91,7 +72,7 @@ class PortalEnrollmentActionView(TenantPageMixin, View):
     """POST-only, partner admins: accept the current terms (enroll or re-accept), decline an
     invitation, or withdraw. A refusal is shown on the program page in the service's words."""
 
-    roles = PARTNER_ADMINS
+    capability = "enrollments.decide_for_partner"
     action = "enroll"
 
     def post(self, request, tenant_slug, program_id):

@@ -21,7 +21,7 @@ from incentives.models import (
 )
 from partners.models import Partner
 from tenancy.models import AuditEvent, Membership
-from tenancy.roles import PARTNER_ROLES
+from tenancy.permissions import is_partner_person
 
 
 def program_list_for(
@@ -29,7 +29,7 @@ def program_list_for(
 ) -> QuerySet[Program]:
     """Staff see every program; partner people see the active and paused ones open to their
     company or that it is enrolled in (see `programs_for_partner`)."""
-    if actor.role in PARTNER_ROLES:
+    if is_partner_person(actor):
         return programs_for_partner(actor.partner)
     queryset = Program.objects.all()
     if status:
@@ -74,7 +74,7 @@ def enrollment_list_for(
     actor: Membership, *, program: Program | None = None, status: str | None = None
 ) -> QuerySet[Enrollment]:
     queryset = Enrollment.objects.select_related("partner", "program", "terms", "accepted_by")
-    if actor.role in PARTNER_ROLES:
+    if is_partner_person(actor):
         queryset = queryset.filter(partner_id=actor.partner_id)
     if program is not None:
         queryset = queryset.filter(program=program)

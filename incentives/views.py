@@ -14,6 +14,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from incentives import selectors
+from incentives.actions import program_actions_for
 from incentives.eligibility import describe_eligibility, eligibility_q
 from incentives.forms import (
     PROGRAM_FIELDS,
@@ -23,7 +24,6 @@ from incentives.forms import (
     apply_program_errors,
 )
 from incentives.models import (
-    EnrollmentMode,
     EnrollmentStatus,
     Program,
     ProgramKind,
@@ -32,13 +32,11 @@ from incentives.models import (
 from incentives.services import enrollments as enrollment_services
 from incentives.services import invite_jobs as invite_job_services
 from incentives.services import programs as program_services
-from incentives.states import PROGRAM_STATES
 from partners.selectors import distinct_values, partner_list_for, tier_list
 from tenancy.errors import ApplicationError
-from tenancy.roles import STAFF_ROLES
+from tenancy.permissions import can
 from tenancy.web import TenantPageMixin, refused_form_status
 
-EDITORS = program_services.PROGRAM_EDITORS
 ACTION_LABELS = {"activate": "Activate", "pause": "Pause", "close": "Close"}
 ACTION_DONE = {"activate": "activated", "pause": "paused", "close": "closed"}
 PICKER_LIMIT = 200
@@ -52,7 +50,7 @@ def _choice(value: str | None, allowed: list[str]) -> str:
 class ProgramListView(TenantPageMixin, TemplateView):
     """Every program of the tenant, filtered, 25 a page, each with its live figures."""
 
-    roles = STAFF_ROLES
+    capability = "programs.view"
     template_name = "incentives/list.html"
 
     def get_context_data(self, **kwargs):
@@ -74,7 +72,7 @@ class ProgramListView(TenantPageMixin, TemplateView):
             search=search,
             statuses=ProgramStatus.choices,
             kinds=ProgramKind.choices,
-            can_edit=self.membership.role in EDITORS,
+            can_create=can(self.membership, "programs.edit"),
         )
         return context
 
@@ -83,7 +81,7 @@ class ProgramFormMixin(TenantPageMixin):
     """The program form with its choices: the tenant's tier ladder and the region, territory
     and country values its partners hold."""
 
-    roles = EDITORS
+    capability = "programs.edit"
     template_name = "incentives/form.html"
     locked: frozenset[str] = frozenset()
 
@@ -156,8 +154,8 @@ class ProgramDetailView(TenantPageMixin, TemplateView):
     """The program: status and transitions, live figures, eligibility, terms, required
     partners, enrollments, invitations and history."""
 
-    roles = STAFF_ROLES
-    write_roles = EDITORS
+    capability = "programs.view"
+    write_capability = "programs.edit"
     template_name = "incentives/detail.html"
 
     @cached_property
@@ -168,26 +166,23 @@ class ProgramDetailView(TenantPageMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         program = self.program
         terms = list(selectors.terms_versions(program))
+        actions = program_actions_for(self.membership, program, has_terms=bool(terms))
         context.update(
             program=program,
             figures=selectors.program_figures([program])[program.pk],
             eligibility_lines=describe_eligibility(program.eligibility),
             terms_versions=terms,
             current_terms=terms[0] if terms else None,
+            actions=actions,
             transitions=[
-                (action, ACTION_LABELS[action])
-                for action in PROGRAM_STATES.actions_from(program.status)
-                if action in ACTION_LABELS
+                (action, label) for action, label in ACTION_LABELS.items() if action in actions
             ],
-            can_edit=self.membership.role in EDITORS,
-            is_closed=program.status == ProgramStatus.CLOSED,
-            can_invite=PROGRAM_STATES.allows("invite", program.status)
-            and program.enrollment_mode != EnrollmentMode.AUTOMATIC,
+            can_invite="invite" in actions,
             history=selectors.program_history(program, limit=HISTORY_LIMIT),
             invite_job=selectors.invite_job_latest(program),
         )
         context.setdefault("terms_form", TermsForm())
-        context["can_pick"] = context["can_edit"] and not context["is_closed"]
+        context["can_pick"] = "set_required_partners" in actions
         context.update(self._enrollments(program))
         context.update(self._partner_picker(program, search=context["can_pick"]))
         return context
@@ -258,7 +253,7 @@ class ProgramActionView(TenantPageMixin, View):
     """Base of the POST-only program actions: the program is fetched through the actor's scope,
     the service's refusal becomes a message on the program page."""
 
-    roles = EDITORS
+    capability = "programs.edit"
     anchor = ""
 
     def post(self, request, tenant_slug, program_id):
@@ -332,7 +327,7 @@ class ProgramInviteProgressView(TenantPageMixin, TemplateView):
     """The progress of the program's latest "invite all eligible" job: the fragment the
     program page polls while the job runs."""
 
-    roles = STAFF_ROLES
+    capability = "programs.view"
     template_name = "incentives/_invite_job.html"
 
     def get_context_data(self, **kwargs):

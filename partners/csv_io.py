@@ -38,7 +38,6 @@ from partners.models import Partner, PartnerImport, Tier
 from partners.services import (
     PARTNER_CHANGED,
     PARTNER_CREATED,
-    PARTNER_EDITORS,
     PARTNER_FIELDS,
     clean_partner_fields,
 )
@@ -47,8 +46,7 @@ from tenancy.audit import changes_between, snapshot
 from tenancy.errors import ApplicationError
 from tenancy.events import publish_many
 from tenancy.models import AuditEvent, Membership
-from tenancy.roles import STAFF_ROLES
-from tenancy.services import require_role
+from tenancy.permissions import STAFF_ROLES, require
 from tenancy.tasking import enqueue_on_commit
 from tenancy.transitions import lock
 
@@ -79,7 +77,7 @@ _PROGRESS_FIELDS = [
 def partner_import_start(*, actor: Membership, file_name: str, data: bytes) -> PartnerImport:
     """Store an uploaded CSV as a pending import and queue its processing on commit. Raises
     ApplicationError on `file` for a file that is empty, too large, not UTF-8 text or not CSV."""
-    require_role(actor, PARTNER_EDITORS)
+    require(actor, "partners.import")
     text = _decoded(data)
     try:
         header, records = read_records(text)

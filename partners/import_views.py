@@ -15,11 +15,10 @@ from django.views.generic import FormView, TemplateView
 
 from partners import csv_format, csv_io, selectors
 from partners.selectors import PartnerFilters, partner_list_for, tier_list
-from partners.services import PARTNER_EDITORS
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError
 from tenancy.forms import apply_errors
-from tenancy.roles import STAFF_ROLES
+from tenancy.permissions import can
 from tenancy.web import TenantPageMixin
 
 RECENT_IMPORTS = 20
@@ -32,8 +31,8 @@ class PartnerImportForm(forms.Form):
 class PartnerImportView(TenantPageMixin, FormView):
     """The upload form, the column reference and the recent imports."""
 
-    roles = STAFF_ROLES
-    write_roles = PARTNER_EDITORS
+    capability = "partners.view"
+    write_capability = "partners.import"
     template_name = "partners/import.html"
     form_class = PartnerImportForm
 
@@ -47,7 +46,7 @@ class PartnerImportView(TenantPageMixin, FormView):
         context["imports"] = imports[:RECENT_IMPORTS]
         context["tiers"] = tier_list()
         context["choices"] = {c: kind.choices for c, kind in csv_format.CHOICE_COLUMNS.items()}
-        context["can_import"] = self.membership.role in PARTNER_EDITORS
+        context["can_import"] = can(self.membership, "partners.import")
         return context
 
     def form_valid(self, form):
@@ -69,7 +68,7 @@ class PartnerImportView(TenantPageMixin, FormView):
 class PartnerImportTemplateView(TenantPageMixin, View):
     """A CSV with the import's columns and one example row."""
 
-    roles = STAFF_ROLES
+    capability = "partners.view"
 
     def get(self, request, *args, **kwargs):
         lowest = tier_list().first()
@@ -85,7 +84,7 @@ class PartnerImportDetailView(TenantPageMixin, TemplateView):
     """One import: its status and progress, polled while it runs, then its row errors. An htmx
     poll gets the progress fragment alone."""
 
-    roles = STAFF_ROLES
+    capability = "partners.view"
     template_name = "partners/import_detail.html"
 
     def get_template_names(self) -> list[str]:
@@ -107,7 +106,7 @@ class PartnerImportDetailView(TenantPageMixin, TemplateView):
 class PartnerExportView(TenantPageMixin, View):
     """The partner list as CSV, filtered by the same query string as the partner list page."""
 
-    roles = STAFF_ROLES
+    capability = "partners.view"
 
     def get(self, request, *args, **kwargs):
         filters = PartnerFilters.from_query(request.GET, me=self.membership)

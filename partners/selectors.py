@@ -9,7 +9,7 @@ from django.http import Http404
 
 from partners.models import Partner, PartnerImport, Tier
 from tenancy.models import Membership
-from tenancy.roles import PARTNER_ROLES
+from tenancy.permissions import is_partner_person
 
 SORTS = {
     "name": ("name", "pk"),
@@ -73,7 +73,7 @@ def partner_list_for(
     for partner people."""
     filters = filters or PartnerFilters(search=search)
     queryset = Partner.objects.select_related("tier", "channel_manager__user")
-    if actor.role in PARTNER_ROLES:
+    if is_partner_person(actor):
         queryset = queryset.filter(pk=actor.partner_id)
     if filters.search:
         queryset = queryset.filter(
@@ -127,7 +127,7 @@ def distinct_values(field_name: str) -> list[str]:
 def partner_import_list_for(actor: Membership) -> QuerySet[PartnerImport]:
     """The tenant's imports, newest first, for vendor staff; nothing for partner people."""
     imports = PartnerImport.objects.defer("content").order_by("-created_at", "-pk")
-    return imports.none() if actor.role in PARTNER_ROLES else imports
+    return imports.none() if is_partner_person(actor) else imports
 
 
 def access_partner_import(actor: Membership, import_id: object) -> PartnerImport:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from partners.actions import check_partner_action
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage, Tier
 from tenancy.audit import changes_between, record_event, snapshot
 from tenancy.errors import ApplicationError, Conflict
 from tenancy.events import publish
 from tenancy.models import Membership
-from tenancy.roles import STAFF_ROLES, Role
-from tenancy.services import require_role
+from tenancy.permissions import is_staff, require
 from tenancy.transitions import create_unique, lock, serialize
 
 # Events others subscribe to (tenancy.events): a partner was added; some of its attributes
@@ -19,7 +19,6 @@ from tenancy.transitions import create_unique, lock, serialize
 PARTNER_CREATED = "partner.created"
 PARTNER_CHANGED = "partner.changed"
 
-PARTNER_EDITORS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER})
 PARTNER_FIELDS = [
     "name",
     "type",
@@ -61,7 +60,7 @@ def clean_partner_fields(data: dict) -> dict:
                 raise ApplicationError("Use a two-letter country code, e.g. DE.", field="country")
         if key == "tier" and value is not None and not isinstance(value, Tier):
             raise ApplicationError("Choose a tier of this workspace.", field="tier")
-        is_manager = isinstance(value, Membership) and value.role in STAFF_ROLES
+        is_manager = isinstance(value, Membership) and is_staff(value)
         if key == "channel_manager" and value is not None and not is_manager:
             raise ApplicationError(
                 "The channel account manager is a vendor staff member.", field="channel_manager"
@@ -81,7 +80,7 @@ def _save(partner: Partner) -> None:
 
 
 def partner_create(*, actor: Membership, **data) -> Partner:
-    require_role(actor, PARTNER_EDITORS)
+    check_partner_action(actor=actor, partner=None, action="edit")
     data.setdefault("name", "")
     partner = Partner(**clean_partner_fields(data))
     with transaction.atomic():
@@ -97,7 +96,7 @@ def partner_create(*, actor: Membership, **data) -> Partner:
 
 
 def partner_update(*, actor: Membership, partner: Partner, **changes) -> Partner:
-    require_role(actor, PARTNER_EDITORS)
+    check_partner_action(actor=actor, partner=partner, action="edit")
     cleaned = clean_partner_fields(changes)
     with transaction.atomic():
         partner = Partner.objects.select_for_update(no_key=True).get(pk=partner.pk)
@@ -139,7 +138,7 @@ def _check_tier_name_free(name: str, *, tier: Tier | None = None) -> None:
 def tier_create(*, actor: Membership, name: str) -> Tier:
     """A new rung at the top of the ladder. A name taken (ignoring case), also by a concurrent
     creation, is a `Conflict` on `name`."""
-    require_role(actor, {Role.VENDOR_ADMIN})
+    require(actor, "tiers.edit")
     name = _tier_name(name)
     with transaction.atomic():
         serialize(TIER_LADDER)
@@ -155,7 +154,7 @@ def tier_create(*, actor: Membership, name: str) -> Tier:
 
 
 def tier_update(*, actor: Membership, tier: Tier, name: str) -> Tier:
-    require_role(actor, {Role.VENDOR_ADMIN})
+    require(actor, "tiers.edit")
     name = _tier_name(name)
     with transaction.atomic():
         serialize(TIER_LADDER)
@@ -172,7 +171,7 @@ def tier_update(*, actor: Membership, tier: Tier, name: str) -> Tier:
 def tier_reorder(*, actor: Membership, tier_ids: list[int]) -> list[Tier]:
     """Set the ladder's order, lowest first; every tier must be named once. (The unique rank is
     checked at commit, so ranks may pass through each other here.)"""
-    require_role(actor, {Role.VENDOR_ADMIN})
+    require(actor, "tiers.edit")
     with transaction.atomic():
         serialize(TIER_LADDER)
         tiers = {t.pk: t for t in Tier.objects.select_for_update(no_key=True).order_by("pk")}
@@ -185,7 +184,7 @@ def tier_reorder(*, actor: Membership, tier_ids: list[int]) -> list[Tier]:
 
 
 def tier_delete(*, actor: Membership, tier: Tier) -> None:
-    require_role(actor, {Role.VENDOR_ADMIN})
+    require(actor, "tiers.edit")
     with transaction.atomic():
         serialize(TIER_LADDER)
         # A full row lock: it waits for a partner being put on this tier to commit (that insert

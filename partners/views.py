@@ -14,6 +14,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from partners import selectors, services
+from partners.actions import partner_actions_for
 from partners.forms import PartnerForm, TierForm, TierMoveForm, partner_initial
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage
 from partners.panels import HISTORY_LIMIT, PartnerPanel, panels_for
@@ -21,7 +22,7 @@ from tenancy.audit import history_of
 from tenancy.errors import ApplicationError
 from tenancy.forms import apply_errors
 from tenancy.models import AuditEvent, Membership
-from tenancy.roles import ADMINS, STAFF_ROLES
+from tenancy.permissions import STAFF_ROLES, can
 from tenancy.selectors import invitation_list_for, member_list_for
 from tenancy.web import TenantPageMixin, refused_form_status
 
@@ -77,7 +78,7 @@ class PartnerListView(TenantPageMixin, TemplateView):
     """Partners with search, a filter on every attribute, sortable columns and pages of 50;
     `?mine=1` narrows to the signed-in channel manager's partners."""
 
-    roles = STAFF_ROLES
+    capability = "partners.view"
     template_name = "partners/list.html"
 
     def get_context_data(self, **kwargs):
@@ -93,7 +94,7 @@ class PartnerListView(TenantPageMixin, TemplateView):
             sorts=sort_links(params, filters.sort),
             all_query=query_without(params, "page", "mine"),
             mine_query=query_without(params, "page", "channel_manager", mine="1"),
-            can_edit=self.membership.role in services.PARTNER_EDITORS,
+            can_edit=can(self.membership, "partners.edit"),
             **filter_options(self.membership),
         )
         return context
@@ -128,7 +129,7 @@ def partner_timeline(partner: Partner, panels: list[PartnerPanel]) -> list[Timel
 class PartnerDetailView(TenantPageMixin, TemplateView):
     """A partner's attributes, people, the panels other apps add (programs) and history."""
 
-    roles = STAFF_ROLES
+    capability = "partners.view"
     template_name = "partners/detail.html"
 
     def get_context_data(self, **kwargs):
@@ -141,7 +142,7 @@ class PartnerDetailView(TenantPageMixin, TemplateView):
             invitations=invitation_list_for(self.membership, partner_id=partner.pk),
             panels=panels,
             timeline=partner_timeline(partner, panels),
-            can_edit=self.membership.role in services.PARTNER_EDITORS,
+            actions=partner_actions_for(self.membership, partner),
         )
         return context
 
@@ -149,7 +150,7 @@ class PartnerDetailView(TenantPageMixin, TemplateView):
 class PartnerFormMixin:
     """The partner form: scoped tier and manager choices, a service call, field-named errors."""
 
-    roles = services.PARTNER_EDITORS
+    capability = "partners.edit"
     template_name = "partners/form.html"
     form_class = PartnerForm
 
@@ -195,8 +196,8 @@ class PartnerEditView(PartnerFormMixin, TenantPageMixin, FormView):
 class TierListView(TenantPageMixin, FormView):
     """The tier ladder, highest rung first: staff read it, vendor admins change it."""
 
-    roles = STAFF_ROLES
-    write_roles = ADMINS
+    capability = "partners.view"
+    write_capability = "tiers.edit"
     template_name = "partners/tiers.html"
     form_class = TierForm
 
@@ -204,7 +205,7 @@ class TierListView(TenantPageMixin, FormView):
         context = super().get_context_data(**kwargs)
         ladder = selectors.tier_list().annotate(partner_count=Count("partners"))
         context["tiers"] = list(ladder)[::-1]
-        context["can_edit"] = self.membership.role in ADMINS
+        context["can_edit"] = can(self.membership, "tiers.edit")
         return context
 
     def form_valid(self, form):
@@ -230,7 +231,7 @@ def valid_data(form) -> dict:
 class TierActionView(TenantPageMixin, View):
     """POST only: one change to one rung, reported as a message on the ladder page."""
 
-    roles = ADMINS
+    capability = "tiers.edit"
 
     def post(self, request, tenant_slug, tier_id):
         tier = selectors.access_tier(tier_id)

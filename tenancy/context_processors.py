@@ -1,13 +1,13 @@
-from tenancy.roles import PARTNER_ROLES, Role
+from tenancy.permissions import capabilities_of, is_partner_person
 
 
 def navigation(request) -> dict:
-    """The tenant switcher and the role of the current membership, for the page shell."""
+    """The tenant switcher, and the capabilities of the current membership for the page shell
+    (`{% if "settings.edit" in capabilities %}`)."""
     membership = getattr(request, "membership", None)
     return {
         "memberships": getattr(request, "memberships", None) or [],
         "current_membership": membership,
-        "in_portal": membership is not None and membership.role in PARTNER_ROLES,
-        "is_vendor_admin": membership is not None and membership.role == Role.VENDOR_ADMIN,
-        "is_partner_admin": membership is not None and membership.role == Role.PARTNER_ADMIN,
+        "in_portal": membership is not None and is_partner_person(membership),
+        "capabilities": capabilities_of(membership.role) if membership else frozenset(),
     }

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django import forms
 
 from tenancy.models import TIME_ZONE_CHOICES, Tenant
-from tenancy.roles import PARTNER_ROLES, Role
+from tenancy.permissions import PARTNER_ROLES
+from tenancy.roles import Role
 
 
 class VendorSignupForm(forms.Form):

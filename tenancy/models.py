@@ -15,7 +15,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from tenancy.context import bound_tenant_id, current_tenant_id, unscoped_reason
-from tenancy.roles import PARTNER_ROLES, Role
+from tenancy.permissions import PARTNER_ROLES
+from tenancy.roles import Role
 
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones())
 

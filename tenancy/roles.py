@@ -1,4 +1,5 @@
-"""Roles a membership can hold (DESIGN.md §1)."""
+"""Roles a membership can hold (DESIGN.md §1). What each role may do is declared in
+`tenancy.permissions`."""
 
 from django.db import models
 
@@ -9,13 +10,3 @@ class Role(models.TextChoices):
     CLAIMS_REVIEWER = "claims_reviewer", "Claims reviewer"
     PARTNER_ADMIN = "partner_admin", "Partner admin"
     PARTNER_REP = "partner_rep", "Partner rep"
-
-
-STAFF_ROLES = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER, Role.CLAIMS_REVIEWER})
-PARTNER_ROLES = frozenset({Role.PARTNER_ADMIN, Role.PARTNER_REP})
-ALL_ROLES = STAFF_ROLES | PARTNER_ROLES
-ADMINS = frozenset({Role.VENDOR_ADMIN})
-
-
-def is_staff_role(role: str) -> bool:
-    return role in STAFF_ROLES

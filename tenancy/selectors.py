@@ -7,7 +7,7 @@ from django.http import Http404
 
 from tenancy.context import invitation_link_scope, own_memberships_scope, tenant_scope
 from tenancy.models import ApiToken, Invitation, Membership, User, hash_secret
-from tenancy.roles import PARTNER_ROLES, STAFF_ROLES
+from tenancy.permissions import PARTNER_ROLES, STAFF_ROLES, is_partner_person
 
 
 def memberships_of(user: User) -> list[Membership]:
@@ -41,7 +41,7 @@ def partner_choices_for(actor: Membership) -> QuerySet:
     or only their own for partner people. Read through the membership's own relation, so the
     kernel needs nothing of the partners app."""
     partners = Membership._meta.get_field("partner").related_model.objects.order_by("name")
-    if actor.role in PARTNER_ROLES:
+    if is_partner_person(actor):
         partners = partners.filter(pk=actor.partner_id)
     return partners
 
@@ -68,7 +68,7 @@ def member_list_for(
         .select_related("user", "partner")
         .order_by("user__email")
     )
-    if actor.role in PARTNER_ROLES:
+    if is_partner_person(actor):
         queryset = queryset.filter(partner_id=actor.partner_id)
     if partner_id is not None:
         queryset = queryset.filter(partner_id=partner_id)
@@ -105,7 +105,7 @@ def invitation_list_for(
 ) -> QuerySet[Invitation]:
     """Invitations `actor` may see: all for staff, their own company's for partner people."""
     queryset = Invitation.objects.select_related("partner", "invited_by")
-    if actor.role in PARTNER_ROLES:
+    if is_partner_person(actor):
         queryset = queryset.filter(partner_id=actor.partner_id)
     if partner_id is not None:
         queryset = queryset.filter(partner_id=partner_id)

@@ -15,7 +15,8 @@ from django.utils.text import slugify
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.models import ApiToken, Invitation, Membership, Tenant, User, hash_secret
-from tenancy.roles import ADMINS, PARTNER_ROLES, STAFF_ROLES, Role
+from tenancy.permissions import PARTNER_ROLES, STAFF_ROLES, is_partner_person, manages, require
+from tenancy.roles import Role
 from tenancy.states import INVITATION_STATES
 from tenancy.tasking import enqueue_on_commit
 from tenancy.transitions import is_unique_violation, lock, lock_for, move
@@ -53,7 +54,7 @@ def tenant_create(*, name: str, owner: User, default_currency: str = "USD") -> T
 
 
 def tenant_update(*, actor: Membership, **changes: object) -> Tenant:
-    require_role(actor, ADMINS)
+    require(actor, "settings.edit")
     tenant = actor.tenant
     allowed = {"name", "default_currency", "time_zone", "require_staff_mfa"}
     unknown = set(changes) - allowed
@@ -75,11 +76,6 @@ def _full_clean(obj) -> None:
         errors = {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
         first = next(iter(errors.values()))[0]
         raise ApplicationError(first, errors=errors) from None
-
-
-def require_role(actor: Membership, roles: frozenset[str] | set[str]) -> None:
-    if actor.role not in roles:
-        raise NotPermitted()
 
 
 def _check_invitable(
@@ -254,17 +250,8 @@ def user_create_for_invitation(*, invitation: Invitation, full_name: str, passwo
 
 
 def _check_manages(actor: Membership, role: str, partner_id: int | None) -> None:
-    if actor.role == Role.VENDOR_ADMIN:
-        return
-    if actor.role == Role.CHANNEL_MANAGER and role in PARTNER_ROLES:
-        return
-    if (
-        actor.role == Role.PARTNER_ADMIN
-        and role in PARTNER_ROLES
-        and partner_id == actor.partner_id
-    ):
-        return
-    raise NotPermitted()
+    if not manages(actor, role=role, partner_id=partner_id):
+        raise NotPermitted()
 
 
 def _lock_admins_and(membership: Membership) -> tuple[Membership, int]:
@@ -295,7 +282,7 @@ def membership_update(
         partner = partner or membership.partner
         if partner is None:
             raise ApplicationError("A partner role needs the partner company.", field="partner")
-        if actor.role == Role.PARTNER_ADMIN:
+        if is_partner_person(actor):
             partner = actor.partner
     else:
         partner = None

@@ -14,6 +14,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from tenancy import selectors, services
+from tenancy.actions import with_invitation_actions
 from tenancy.errors import ApplicationError, Conflict
 from tenancy.forms import (
     AcceptInvitationForm,
@@ -24,14 +25,13 @@ from tenancy.forms import (
     apply_errors,
 )
 from tenancy.models import Membership, User
-from tenancy.roles import ADMINS, PARTNER_ROLES, STAFF_ROLES, Role
+from tenancy.permissions import can, is_partner_person, manageable_roles
+from tenancy.roles import Role
 from tenancy.web import TenantPageMixin, refused_form_status
-
-PEOPLE_MANAGERS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER})
 
 
 def tenant_home_url(membership: Membership) -> str:
-    name = "portal_home" if membership.role in PARTNER_ROLES else "dashboard"
+    name = "portal_home" if is_partner_person(membership) else "dashboard"
     return reverse(name, args=[membership.tenant.slug])
 
 
@@ -62,16 +62,15 @@ def healthz(request) -> JsonResponse:
 
 
 def _invitable_roles(membership: Membership) -> list[tuple[str, str]]:
-    if membership.role == Role.VENDOR_ADMIN:
-        return list(Role.choices)
-    return [(value, label) for value, label in Role.choices if value in PARTNER_ROLES]
+    invitable = manageable_roles(membership)
+    return [(value, label) for value, label in Role.choices if value in invitable]
 
 
 class MembersView(TenantPageMixin, FormView):
     """People and pending invitations; the invite form posts here."""
 
-    roles = STAFF_ROLES
-    write_roles = PEOPLE_MANAGERS
+    capability = "people.view"
+    write_capability = "people.manage"
     template_name = "dashboard/members.html"
 
     def get_form(self, form_class=None):
@@ -89,9 +88,11 @@ class MembersView(TenantPageMixin, FormView):
         context["members"] = selectors.member_list_for(
             self.membership, role=role or None, search=self.request.GET.get("q", "")
         )[:500]
-        context["invitations"] = selectors.invitation_list_for(self.membership)[:200]
-        context["can_manage"] = self.membership.role in PEOPLE_MANAGERS
-        context["is_admin"] = self.membership.role == Role.VENDOR_ADMIN
+        context["invitations"] = with_invitation_actions(
+            self.membership, selectors.invitation_list_for(self.membership)[:200]
+        )
+        context["can_manage"] = can(self.membership, "people.manage")
+        context["is_admin"] = can(self.membership, "people.assign_roles")
         return context
 
     def form_valid(self, form):
@@ -107,7 +108,7 @@ class MembersView(TenantPageMixin, FormView):
 
 
 class MemberRoleView(TenantPageMixin, View):
-    roles = ADMINS
+    capability = "people.assign_roles"
 
     def post(self, request, tenant_slug, member_id):
         member = selectors.access_membership(self.membership, member_id)
@@ -126,7 +127,7 @@ class MemberRoleView(TenantPageMixin, View):
 
 
 class MemberRemoveView(TenantPageMixin, View):
-    roles = PEOPLE_MANAGERS | {Role.PARTNER_ADMIN}
+    capability = "people.manage"
 
     def post(self, request, tenant_slug, member_id):
         member = selectors.access_membership(self.membership, member_id)
@@ -139,13 +140,13 @@ class MemberRemoveView(TenantPageMixin, View):
 
 
 def _people_page(membership: Membership) -> str:
-    return "portal_team" if membership.role in PARTNER_ROLES else "members"
+    return "portal_team" if is_partner_person(membership) else "members"
 
 
 class InvitationActionView(TenantPageMixin, View):
     """POST-only: revoke or resend an invitation."""
 
-    roles = PEOPLE_MANAGERS | {Role.PARTNER_ADMIN}
+    capability = "people.manage"
     action = "revoke"
 
     def post(self, request, tenant_slug, invitation_id):
@@ -163,7 +164,7 @@ class InvitationActionView(TenantPageMixin, View):
 
 
 class TenantSettingsView(TenantPageMixin, FormView):
-    roles = ADMINS
+    capability = "settings.edit"
     template_name = "dashboard/settings.html"
     form_class = TenantSettingsForm
 
@@ -184,7 +185,7 @@ class TenantSettingsView(TenantPageMixin, FormView):
 
 
 class PortalHomeView(TenantPageMixin, TemplateView):
-    roles = PARTNER_ROLES
+    capability = "portal.view"
     template_name = "portal/home.html"
 
     def get_context_data(self, **kwargs):
@@ -197,8 +198,8 @@ class PortalHomeView(TenantPageMixin, TemplateView):
 class PortalTeamView(TenantPageMixin, FormView):
     """A partner admin's own people: reps and admins of their company."""
 
-    roles = PARTNER_ROLES
-    write_roles = frozenset({Role.PARTNER_ADMIN})
+    capability = "portal.view"
+    write_capability = "people.manage"
     template_name = "portal/team.html"
 
     def get_form(self, form_class=None):
@@ -207,8 +208,10 @@ class PortalTeamView(TenantPageMixin, FormView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["members"] = selectors.member_list_for(self.membership)
-        context["invitations"] = selectors.invitation_list_for(self.membership)
-        context["can_manage"] = self.membership.role == Role.PARTNER_ADMIN
+        context["invitations"] = with_invitation_actions(
+            self.membership, selectors.invitation_list_for(self.membership)
+        )
+        context["can_manage"] = can(self.membership, "people.manage")
         return context
 
     def form_valid(self, form):

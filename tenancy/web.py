@@ -9,7 +9,7 @@ rolls back.
 from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -17,14 +17,14 @@ from django.shortcuts import redirect
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, Conflict
 from tenancy.models import Membership
-from tenancy.roles import STAFF_ROLES
+from tenancy.permissions import check_capability_declaration, is_staff, roles_with
 from tenancy.selectors import membership_for, memberships_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def needs_mfa_setup(membership: Membership) -> bool:
-    if not (membership.tenant.require_staff_mfa and membership.role in STAFF_ROLES):
+    if not (membership.tenant.require_staff_mfa and is_staff(membership)):
         return False
     from allauth.mfa.models import Authenticator
 
@@ -34,19 +34,28 @@ def needs_mfa_setup(membership: Membership) -> bool:
 
 
 class TenantPageMixin:
-    """Binds the tenant of the URL for the view. `roles` may read, `write_roles` may change
-    (default: the same)."""
+    """Binds the tenant of the URL for the view. A member holding `capability` may read; a
+    change (any other method) needs `write_capability` as well (`tenancy.permissions`)."""
 
-    roles: frozenset[str] = STAFF_ROLES
-    write_roles: frozenset[str] | None = None
+    capability: str | None = None
+    write_capability: str | None = None
 
     request: HttpRequest
     membership: Membership
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        check_capability_declaration(cls)
+
+    def capabilities_for(self, method: str) -> tuple[str, ...]:
+        if self.capability is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} declares no capability.")
+        if method in SAFE_METHODS or self.write_capability is None:
+            return (self.capability,)
+        return (self.capability, self.write_capability)
+
     def allowed_roles(self, method: str) -> frozenset[str]:
-        if method in SAFE_METHODS or self.write_roles is None:
-            return self.roles
-        return self.write_roles
+        return roles_with(*self.capabilities_for(method))
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:

@@ -31,6 +31,7 @@ class ProgramSerializer(serializers.ModelSerializer):
     eligibility = serializers.JSONField(required=False)
     current_terms_version = serializers.IntegerField(read_only=True, allow_null=True)
     figures = serializers.SerializerMethodField()
+    actions = serializers.SerializerMethodField()
 
     class Meta:
         model = Program
@@ -49,6 +50,7 @@ class ProgramSerializer(serializers.ModelSerializer):
             "enrollment_mode",
             "current_terms_version",
             "figures",
+            "actions",
             "created_at",
             "updated_at",
         ]
@@ -69,6 +71,13 @@ class ProgramSerializer(serializers.ModelSerializer):
             "enrollment_rate": figures.enrollment_rate,
             "required_rate": figures.required_rate,
         }
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_actions(self, program) -> list[str]:
+        """What the caller may do on the program now: for staff `edit`, `activate`, `pause`,
+        `close`, `publish_terms`, `set_required_partners`, `invite`; for a partner admin
+        `enroll`, `reaccept`, `decline`, `withdraw` (for their company)."""
+        return sorted(self.context.get("actions", {}).get(program.pk, ()))
 
 
 class TransitionSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from incentives import selectors
+from incentives.actions import enrollment_actions_for, program_actions_for
 from incentives.api.serializers import (
     AcceptSerializer,
     EnrollmentSerializer,
@@ -22,7 +23,7 @@ from incentives.services import enrollments as enrollment_services
 from incentives.services import invite_jobs as invite_job_services
 from incentives.services import programs as program_services
 from tenancy.api.base import TenantViewSet
-from tenancy.roles import ALL_ROLES, PARTNER_ROLES, STAFF_ROLES, Role
+from tenancy.permissions import can, is_partner_person
 
 PARTNER_ACTIONS = {"enroll", "decline", "withdraw"}
 
@@ -31,19 +32,17 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     """Incentive programs. Staff see every program with its live figures; partner people see
     the programs open to their company and never the figures of others."""
 
-    roles = ALL_ROLES
-    write_roles = program_services.PROGRAM_EDITORS
+    capability = "tenant.view"
+    write_capability = "programs.edit"
     serializer_class = ProgramSerializer
     lookup_url_kwarg = "program_id"
 
-    def allowed_roles(self, method):
+    def capabilities_for(self, method: str) -> tuple[str, ...]:
         if self.action in PARTNER_ACTIONS:
-            return frozenset({Role.PARTNER_ADMIN})
-        if self.action == "terms" and method == "GET":
-            return ALL_ROLES
+            return (self.capability, "enrollments.decide_for_partner")
         if self.action == "invite_job":
-            return STAFF_ROLES
-        return super().allowed_roles(method)
+            return ("programs.view",)
+        return super().capabilities_for(method)
 
     def list_queryset(self):
         params = self.request.query_params
@@ -62,9 +61,37 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         return program
 
     def _figures(self, programs) -> dict:
-        if self.membership.role in PARTNER_ROLES:
+        if is_partner_person(self.membership):
             return {}
         return selectors.program_figures(list(programs))
+
+    def _actions(self, programs) -> dict[int, frozenset[str]]:
+        """What the caller may do on each program: the program's actions for staff, their
+        company's enrollment actions for partner people (one query for the enrollments)."""
+        membership = self.membership
+        if not is_partner_person(membership):
+            return {
+                p.pk: program_actions_for(
+                    membership, p, has_terms=p.current_terms_version is not None
+                )
+                for p in programs
+            }
+        if not can(membership, "enrollments.decide_for_partner"):
+            return {}
+        enrollments = selectors.enrollments_by_program(membership.partner, list(programs))
+        return {
+            p.pk: enrollment_actions_for(
+                membership, p, enrollments.get(p.pk), has_terms=p.current_terms_version is not None
+            )
+            for p in programs
+        }
+
+    def _context(self, programs) -> dict:
+        return {
+            **self.get_serializer_context(),
+            "figures": self._figures(programs),
+            "actions": self._actions(programs),
+        }
 
     @extend_schema(
         parameters=[
@@ -75,14 +102,12 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     )
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.list_queryset())
-        context = {**self.get_serializer_context(), "figures": self._figures(page)}
-        data = ProgramSerializer(page, many=True, context=context).data
+        data = ProgramSerializer(page, many=True, context=self._context(page)).data
         return self.get_paginated_response(data)
 
     def retrieve(self, request, *args, **kwargs):
         program = self.get_object()
-        context = {**self.get_serializer_context(), "figures": self._figures([program])}
-        return Response(ProgramSerializer(program, context=context).data)
+        return Response(ProgramSerializer(program, context=self._context([program])).data)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -91,7 +116,8 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
             actor=self.membership, **serializer.validated_data
         )
         program.current_terms_version = None
-        return Response(self.get_serializer(program).data, status=status.HTTP_201_CREATED)
+        data = ProgramSerializer(program, context=self._context([program])).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         program = self.get_object()
@@ -220,7 +246,7 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
 class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     """Enrollments: staff see all, partner people their own company's."""
 
-    roles = STAFF_ROLES | PARTNER_ROLES
+    capability = "tenant.view"
     serializer_class = EnrollmentSerializer
     lookup_url_kwarg = "enrollment_id"
 

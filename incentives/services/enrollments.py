@@ -10,14 +10,13 @@ from django.utils import timezone
 
 from incentives.eligibility import eligibility_q, ineligibility_reasons
 from incentives.models import Enrollment, EnrollmentMode, EnrollmentStatus, Program, ProgramStatus
-from incentives.services.programs import PROGRAM_EDITORS, current_terms
+from incentives.services.programs import current_terms
 from incentives.states import ENROLLMENT_STATES, PROGRAM_STATES
 from partners.models import Partner
 from tenancy.audit import record_event
 from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.models import AuditEvent, Membership
-from tenancy.roles import Role
-from tenancy.services import require_role
+from tenancy.permissions import can, require
 from tenancy.transitions import is_unique_violation, lock, lock_for, move
 
 
@@ -27,7 +26,7 @@ def enrollment_invite(
     """Invite eligible partners (all of them when `partner_ids` is None). Partners already
     enrolled or invited are left as they are; ineligible ones are counted, not invited. Locks
     the program, then its enrollments: two invites of one partner are one invitation."""
-    require_role(actor, PROGRAM_EDITORS)
+    require(actor, "programs.edit")
     now = timezone.now()
     with transaction.atomic():
         program = lock_for(
@@ -103,7 +102,7 @@ def enrollment_invite(
 
 
 def _partner_actor(actor: Membership) -> Partner:
-    if actor.role != Role.PARTNER_ADMIN or actor.partner_id is None:
+    if not can(actor, "enrollments.decide_for_partner") or actor.partner_id is None:
         raise NotPermitted("Only a partner admin acts for the company in programs.")
     return actor.partner
 

@@ -15,12 +15,11 @@ from django.utils import timezone
 from incentives.eligibility import eligibility_q
 from incentives.models import EnrollmentMode, InviteJob, Program
 from incentives.services.enrollments import enrollment_invite
-from incentives.services.programs import PROGRAM_EDITORS
 from incentives.states import PROGRAM_STATES
 from partners.models import Partner
 from tenancy.errors import ApplicationError
 from tenancy.models import Membership
-from tenancy.services import require_role
+from tenancy.permissions import require
 from tenancy.tasking import enqueue_on_commit
 from tenancy.transitions import lock_for
 
@@ -43,7 +42,7 @@ _PROGRESS_FIELDS = [
 def invite_job_start(*, actor: Membership, program: Program) -> InviteJob:
     """Record invitations to every eligible partner of `program` and queue them on commit. A
     program whose invitations are still under way gets that job back, not a second one."""
-    require_role(actor, PROGRAM_EDITORS)
+    require(actor, "programs.edit")
     with transaction.atomic():
         # The refusals `enrollment_invite` would give, answered now on the locked row; the lock
         # also makes two requests at once find one job.

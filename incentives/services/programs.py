@@ -27,11 +27,8 @@ from partners.models import Partner
 from tenancy.audit import changes_between, record_event, snapshot
 from tenancy.errors import ApplicationError, Conflict
 from tenancy.models import Membership
-from tenancy.roles import Role
-from tenancy.services import require_role
+from tenancy.permissions import require
 from tenancy.transitions import lock, lock_for, move
-
-PROGRAM_EDITORS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER})
 
 PROGRAM_FIELDS = (
     "name",
@@ -108,7 +105,7 @@ def _check_period(program: Program) -> None:
 
 
 def program_create(*, actor: Membership, **data) -> Program:
-    require_role(actor, PROGRAM_EDITORS)
+    require(actor, "programs.edit")
     required = {"name", "kind", "starts_on", "ends_on", "budget"}
     missing = sorted(required - {k for k, v in data.items() if v not in (None, "")})
     if missing:
@@ -134,7 +131,7 @@ def program_create(*, actor: Membership, **data) -> Program:
 def program_update(*, actor: Membership, program: Program, **changes) -> Program:
     """Change the fields the program's state allows; anything else is refused by name. The
     state is the one under the row lock: a program activated meanwhile is a `Conflict`."""
-    require_role(actor, PROGRAM_EDITORS)
+    require(actor, "programs.edit")
     with transaction.atomic():
         seen = program.status
         # The finer rule of `update`: which fields each state opens (none once closed).
@@ -173,7 +170,7 @@ def program_transition(*, actor: Membership, program: Program, action: str) -> P
     """activate | pause | close, each allowed only from the states `PROGRAM_STATES` declares,
     checked on the locked row: of two concurrent identical moves one wins, the other gets a
     `Conflict`."""
-    require_role(actor, PROGRAM_EDITORS)
+    require(actor, "programs.edit")
     if action not in STATUS_ACTIONS:
         raise ApplicationError(f"Unknown action {action!r}.", field="action")
     with transaction.atomic():
@@ -199,7 +196,7 @@ def current_terms(program: Program) -> ProgramTerms | None:
 def terms_publish(*, actor: Membership, program: Program, body: str) -> ProgramTerms:
     """A new terms version. Partners who accepted an earlier one must accept it again. The
     program is locked first (then its enrollments), the order every program write keeps."""
-    require_role(actor, PROGRAM_EDITORS)
+    require(actor, "programs.edit")
     body = (body or "").strip()
     if not body:
         raise ApplicationError("Write the terms.", field="body")
@@ -231,7 +228,7 @@ def terms_publish(*, actor: Membership, program: Program, body: str) -> ProgramT
 
 
 def required_partners_set(*, actor: Membership, program: Program, partner_ids: list[int]) -> int:
-    require_role(actor, PROGRAM_EDITORS)
+    require(actor, "programs.edit")
     with transaction.atomic():
         program = lock_for(
             Program,

@@ -8,9 +8,6 @@ from rest_framework.response import Response
 from partners import csv_io, selectors
 from partners.models import PartnerImport
 from tenancy.api.base import TenantViewSet
-from tenancy.roles import Role
-
-IMPORTERS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER})
 
 
 class PartnerImportSerializer(serializers.ModelSerializer):
@@ -45,7 +42,7 @@ class PartnerImportViewSet(
     """CSV imports of partners and their progress. An upload is imported in the background;
     poll the import until its status is `done` or `failed`."""
 
-    roles = IMPORTERS
+    capability = "partners.import"
     serializer_class = PartnerImportSerializer
     lookup_url_kwarg = "import_id"
     parser_classes = [MultiPartParser]

@@ -1,6 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from partners.actions import partner_actions_for
 from partners.models import Partner, Tier
+from tenancy.api.serializers import ActionsField, actions_of
 from tenancy.models import Membership
 
 
@@ -29,6 +32,7 @@ class PartnerSerializer(serializers.ModelSerializer):
     channel_manager_email = serializers.EmailField(
         source="channel_manager.user.email", read_only=True, default=None
     )
+    actions = serializers.SerializerMethodField()
 
     class Meta:
         model = Partner
@@ -49,8 +53,14 @@ class PartnerSerializer(serializers.ModelSerializer):
             "external_id",
             "created_at",
             "updated_at",
+            "actions",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    @extend_schema_field(ActionsField)
+    def get_actions(self, partner) -> list[str]:
+        """What the caller may do with the partner: `edit`."""
+        return actions_of(self, partner_actions_for, partner)
 
 
 class TierSerializer(serializers.ModelSerializer):

@@ -10,15 +10,14 @@ from partners import selectors, services
 from partners.api.filters import PartnerFilterSet
 from partners.api.serializers import PartnerSerializer, TierReorderSerializer, TierSerializer
 from tenancy.api.base import TenantViewSet
-from tenancy.roles import ADMINS, ALL_ROLES
 
 
 class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     """Partner companies. Staff see all of them; partner people see their own. Channel managers
     and vendor admins add and change them."""
 
-    roles = ALL_ROLES
-    write_roles = services.PARTNER_EDITORS
+    capability = "tenant.view"
+    write_capability = "partners.edit"
     serializer_class = PartnerSerializer
     lookup_url_kwarg = "partner_id"
     filter_backends = [DjangoFilterBackend]
@@ -52,8 +51,8 @@ class TierViewSet(
     """The tenant's partner tier ladder, lowest first. Vendor admins add, rename, reorder and
     delete tiers; a tier with partners on it is not deleted."""
 
-    roles = ALL_ROLES
-    write_roles = ADMINS
+    capability = "tenant.view"
+    write_capability = "tiers.edit"
     serializer_class = TierSerializer
     lookup_url_kwarg = "tier_id"
     filter_backends: list = []

@@ -2,15 +2,16 @@
 
 Authentication first, then the membership check (404 for a tenant the caller is not a member of,
 the same as for one that does not exist), then the tenant is bound for both walls for the rest of
-the request and one transaction opened (an error response rolls it back), then role permissions
-per HTTP method. Subclasses declare `roles` and
-`write_roles`; they never define `get_queryset` without going through a selector.
+the request and one transaction opened (an error response rolls it back), then permissions
+per HTTP method. Subclasses declare `capability` and `write_capability`; they never define
+`get_queryset` without going through a selector.
 """
 
 from __future__ import annotations
 
 from contextlib import ExitStack
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from rest_framework import permissions, viewsets
 from rest_framework.exceptions import NotAuthenticated
@@ -18,7 +19,7 @@ from rest_framework.views import APIView
 
 from tenancy.context import tenant_scope
 from tenancy.models import Membership
-from tenancy.roles import STAFF_ROLES
+from tenancy.permissions import can, check_capability_declaration, roles_with
 from tenancy.selectors import membership_for, memberships_of
 
 
@@ -27,20 +28,35 @@ class HasTenantRole(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         membership = getattr(request, "membership", None)
-        return membership is not None and membership.role in view.allowed_roles(request.method)
+        return membership is not None and all(
+            can(membership, capability) for capability in view.capabilities_for(request.method)
+        )
 
 
 class TenantAPIMixin:
-    roles: frozenset[str] = STAFF_ROLES
-    write_roles: frozenset[str] | None = None
+    """A member holding `capability` may read; a change (any other method) needs
+    `write_capability` as well (`tenancy.permissions`)."""
+
+    capability: str | None = None
+    write_capability: str | None = None
     permission_classes = [permissions.IsAuthenticated, HasTenantRole]
 
     membership: Membership
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        check_capability_declaration(cls)
+
+    def capabilities_for(self, method: str) -> tuple[str, ...]:
+        if self.capability is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} declares no capability.")
+        if method in permissions.SAFE_METHODS or self.write_capability is None:
+            return (self.capability,)
+        return (self.capability, self.write_capability)
+
     def allowed_roles(self, method: str) -> frozenset[str]:
-        if method in permissions.SAFE_METHODS or self.write_roles is None:
-            return self.roles
-        return self.write_roles
+        """The roles that hold what `method` needs (the isolation sweep asks)."""
+        return roles_with(*self.capabilities_for(method))
 
     def dispatch(self, request, *args, **kwargs):
         with ExitStack() as stack:

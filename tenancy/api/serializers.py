@@ -1,9 +1,20 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tenancy.actions import invitation_actions_for
 from tenancy.models import Invitation, Membership, Tenant, User
 from tenancy.roles import Role
+
+ActionsField = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+
+def actions_of(serializer: serializers.Serializer, actions_for, *objects) -> list[str]:
+    """`actions_for(caller, *objects)`, sorted, for the membership in the serializer's
+    context; [] without one."""
+    membership = serializer.context.get("membership")
+    return sorted(actions_for(membership, *objects)) if membership is not None else []
 
 
 class TenantSerializer(serializers.ModelSerializer):
@@ -58,6 +69,7 @@ class InvitationSerializer(serializers.ModelSerializer):
     role = serializers.ChoiceField(choices=Role.choices)
     partner = PartnerField(allow_null=True, required=False)
     invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None)
+    actions = serializers.SerializerMethodField()
 
     class Meta:
         model = Invitation
@@ -72,6 +84,7 @@ class InvitationSerializer(serializers.ModelSerializer):
             "expires_at",
             "sent_at",
             "accepted_at",
+            "actions",
         ]
         read_only_fields = [
             "id",
@@ -82,3 +95,8 @@ class InvitationSerializer(serializers.ModelSerializer):
             "sent_at",
             "accepted_at",
         ]
+
+    @extend_schema_field(ActionsField)
+    def get_actions(self, invitation) -> list[str]:
+        """What the caller may do with the invitation now: `resend`, `revoke`."""
+        return actions_of(self, invitation_actions_for, invitation)

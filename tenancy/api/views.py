@@ -15,9 +15,6 @@ from tenancy.api.serializers import (
     MeSerializer,
     TenantSerializer,
 )
-from tenancy.roles import ADMINS, ALL_ROLES, Role
-
-MEMBER_MANAGERS = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER, Role.PARTNER_ADMIN})
 
 
 class MeApi(APIView):
@@ -34,8 +31,8 @@ class MeApi(APIView):
 class TenantDetailApi(TenantAPIView):
     """The tenant's settings: every member reads them, vendor admins change them."""
 
-    roles = ALL_ROLES
-    write_roles = ADMINS
+    capability = "tenant.view"
+    write_capability = "settings.edit"
     serializer_class = TenantSerializer
 
     @extend_schema(responses=TenantSerializer)
@@ -55,7 +52,7 @@ class MemberViewSet(
 ):
     """People of the tenant. Partner admins see and manage their own partner's people only."""
 
-    roles = frozenset({Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER, Role.PARTNER_ADMIN})
+    capability = "people.manage"
     serializer_class = MemberSerializer
     lookup_url_kwarg = "member_id"
     filterset_fields = ["role", "partner"]
@@ -88,7 +85,7 @@ class InvitationViewSet(
 ):
     """Invitations to join the tenant. `DELETE` revokes; `resend` mails a fresh link."""
 
-    roles = MEMBER_MANAGERS
+    capability = "people.manage"
     serializer_class = InvitationSerializer
     lookup_url_kwarg = "invitation_id"
     filterset_fields = ["status", "role"]

@@ -47,6 +47,7 @@ def test_partner_carries_every_attribute(worlds):
         "external_id": "CRM-1",
         "created_at": None,
         "updated_at": None,
+        "actions": [],  # a claims reviewer reads partners and changes none
     }
 
 
