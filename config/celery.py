@@ -6,13 +6,14 @@ from celery import Celery
 from celery.schedules import crontab
 from kombu import Exchange, Queue
 
+from tenancy.tasking import QUEUES
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("uplift")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [
-    Queue(name, Exchange(name, type="direct"), routing_key=name)
-    for name in ("validation", "fulfillment", "metrics", "notifications", "bulk")
+    Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
 ]
 app.conf.task_routes = ("tenancy.tasking.route_by_queue_attribute",)
 app.autodiscover_tasks()

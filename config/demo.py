@@ -26,6 +26,8 @@ from pathlib import Path
 from urllib.error import URLError
 from urllib.parse import quote
 
+from tenancy import tasking
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / ".demo"
 LOG_DIR = DEMO_DIR / "logs"
@@ -38,7 +40,7 @@ DATABASE = "uplift"
 OWNER_ROLE = "postgres"
 APP_ROLE = "uplift_app"
 UNSCOPED_ROLE = "uplift_unscoped"
-QUEUES = "validation,fulfillment,metrics,notifications,bulk"
+QUEUES = ",".join(tasking.QUEUES)
 STARTUP_TIMEOUT = 90
 STOP_TIMEOUT = 15
 

@@ -11,7 +11,9 @@ from django.db import transaction
 
 from tenancy.context import TenantContextMissing, tenant_scope
 
-QUEUES = ("validation", "fulfillment", "metrics", "notifications", "bulk")
+# One queue a kind of work, so a flood of one never delays another (DESIGN.md §5): `events` is the
+# outbox's relays and deliveries, `bulk` imports, re-syncs and other work over many rows.
+QUEUES = ("validation", "fulfillment", "metrics", "notifications", "events", "bulk")
 
 
 def tenant_task(*, queue: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:

@@ -41,17 +41,17 @@ def invitations_sweep_task() -> int:
     return len(pending)
 
 
-@tenant_task(queue="validation")
+@tenant_task(queue="events")
 def event_relay_task() -> int:
     return events.relay_events()
 
 
-@tenant_task(queue="validation")
+@tenant_task(queue="events")
 def event_deliver_task(*, subscriber: str) -> int:
     return events.deliver_events(subscriber=subscriber)
 
 
-@shared_task(name="tenancy.tasks.events_sweep_task", uplift_queue="validation")
+@shared_task(name="tenancy.tasks.events_sweep_task", uplift_queue="events")
 def events_sweep_task() -> int:
     """Relay again the events left undelivered for minutes: a lost relay or delivery message,
     a killed worker. A fan-out job: it reads every tenant's outbox."""

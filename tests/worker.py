@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
+from tenancy import tasking
 
-QUEUES = "validation,fulfillment,metrics,notifications,bulk"
+QUEUES = ",".join(tasking.QUEUES)
 
 
 class WorkerProcess:
@@ -113,7 +114,7 @@ class WorkerProcess:
 
 def settle(tenant_id: int, *, timeout: float = 120) -> None:
     """Wait until the worker has handled everything a test's writes set going: the outbox's
-    relays and deliveries (validation) and the re-syncs they ask for (bulk). A healthcheck sent
+    relays and deliveries (events) and the re-syncs they ask for (bulk). A healthcheck sent
     to a queue returns after every message sent to it before; the outbox is settled when no
     event of the tenant is left undelivered."""
     from tenancy.context import tenant_scope
@@ -122,7 +123,7 @@ def settle(tenant_id: int, *, timeout: float = 120) -> None:
 
     deadline = time.monotonic() + timeout
     while True:
-        for queue in ("validation", "bulk"):
+        for queue in ("events", "bulk"):
             tenant_healthcheck_task.apply_async(kwargs={"tenant_id": tenant_id}, queue=queue).get(
                 timeout=timeout
             )

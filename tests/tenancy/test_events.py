@@ -55,13 +55,13 @@ def wait_until(condition, worker, timeout: float = 60) -> None:
 
 
 def drain(world, worker) -> None:
-    """Wait until the worker has handled every validation message sent before now: one
+    """Wait until the worker has handled every events message sent before now: one
     process, prefetch one, and the queue is first in, first out. The marker is a task of that
     queue that changes nothing here (a re-sync of a program that does not exist)."""
     from incentives.tasks import programs_auto_enroll_task
 
     marker = programs_auto_enroll_task.apply_async(
-        kwargs={"tenant_id": world.tenant.pk, "program_id": 0}, queue="validation"
+        kwargs={"tenant_id": world.tenant.pk, "program_id": 0}, queue="events"
     )
     wait_until(lambda: re.search(rf"\[{marker.id}\] succeeded", worker.log_text()), worker)
 
