@@ -31,10 +31,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # The partner portal.
     "portal.view": PARTNER_ROLES,
     # People: the dashboard's people page; inviting, removing and withdrawing invitations of
-    # the people one manages (see MANAGED_ROLES); changing roles on the people page.
+    # the people one manages, and changing their roles (see MANAGED_ROLES).
     "people.view": STAFF_ROLES,
     "people.manage": PEOPLE_MANAGERS,
-    "people.assign_roles": ADMINS,
     # Partner companies, the tier ladder and the CSV import.
     "partners.view": STAFF_ROLES,
     "partners.edit": EDITORS,

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from tenancy.actions import check_member_action
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.models import ApiToken, Invitation, Membership, Tenant, User, hash_secret
@@ -250,6 +251,8 @@ def user_create_for_invitation(*, invitation: Invitation, full_name: str, passwo
 
 
 def _check_manages(actor: Membership, role: str, partner_id: int | None) -> None:
+    """`actor` manages people holding `role` (for `partner_id`): an invitation's, or the role a
+    membership is given."""
     if not manages(actor, role=role, partner_id=partner_id):
         raise NotPermitted()
 
@@ -274,7 +277,7 @@ def _lock_admins_and(membership: Membership) -> tuple[Membership, int]:
 def membership_update(
     *, actor: Membership, membership: Membership, role: str, partner: Partner | None = None
 ) -> Membership:
-    _check_manages(actor, membership.role, membership.partner_id)
+    check_member_action(actor=actor, member=membership, action="change_role")
     _check_manages(actor, role, partner.pk if partner else membership.partner_id)
     if role not in Role.values:
         raise ApplicationError("Choose one of the listed roles.", field="role")
@@ -298,7 +301,7 @@ def membership_update(
 
 
 def membership_deactivate(*, actor: Membership, membership: Membership) -> Membership:
-    _check_manages(actor, membership.role, membership.partner_id)
+    check_member_action(actor=actor, member=membership, action="remove")
     with transaction.atomic():
         membership, others = _lock_admins_and(membership)
         if membership.role == Role.VENDOR_ADMIN and membership.is_active and others == 0:

@@ -14,7 +14,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from tenancy import selectors, services
-from tenancy.actions import with_invitation_actions
+from tenancy.actions import with_invitation_actions, with_member_actions
 from tenancy.errors import ApplicationError, Conflict
 from tenancy.forms import (
     AcceptInvitationForm,
@@ -85,14 +85,16 @@ class MembersView(TenantPageMixin, FormView):
         role = self.request.GET.get("role", "")
         context["role_filter"] = role
         context["roles"] = Role.choices
-        context["members"] = selectors.member_list_for(
-            self.membership, role=role or None, search=self.request.GET.get("q", "")
-        )[:500]
+        context["members"] = with_member_actions(
+            self.membership,
+            selectors.member_list_for(
+                self.membership, role=role or None, search=self.request.GET.get("q", "")
+            )[:500],
+        )
         context["invitations"] = with_invitation_actions(
             self.membership, selectors.invitation_list_for(self.membership)[:200]
         )
         context["can_manage"] = can(self.membership, "people.manage")
-        context["is_admin"] = can(self.membership, "people.assign_roles")
         return context
 
     def form_valid(self, form):
@@ -108,7 +110,7 @@ class MembersView(TenantPageMixin, FormView):
 
 
 class MemberRoleView(TenantPageMixin, View):
-    capability = "people.assign_roles"
+    capability = "people.manage"
 
     def post(self, request, tenant_slug, member_id):
         member = selectors.access_membership(self.membership, member_id)
@@ -123,7 +125,7 @@ class MemberRoleView(TenantPageMixin, View):
                 messages.error(request, error.message)
         else:
             messages.error(request, "Choose one of the listed roles.")
-        return redirect("members", tenant_slug)
+        return redirect(_people_page(self.membership), tenant_slug)
 
 
 class MemberRemoveView(TenantPageMixin, View):
@@ -207,7 +209,9 @@ class PortalTeamView(TenantPageMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["members"] = selectors.member_list_for(self.membership)
+        context["members"] = with_member_actions(
+            self.membership, selectors.member_list_for(self.membership)
+        )
         context["invitations"] = with_invitation_actions(
             self.membership, selectors.invitation_list_for(self.membership)
         )

@@ -10,9 +10,14 @@ from django.urls import reverse
 from partners.models import Partner
 from partners.services import partner_update
 from tenancy.context import tenant_scope
-from tenancy.models import Invitation
+from tenancy.models import Invitation, Membership
 from tenancy.roles import Role
-from tenancy.services import invitation_resend, invitation_revoke
+from tenancy.services import (
+    invitation_resend,
+    invitation_revoke,
+    membership_deactivate,
+    membership_update,
+)
 from tests.conftest import client_for
 from tests.factories.tenancy import InvitationFactory
 from tests.probe import service_allows
@@ -145,3 +150,64 @@ def test_partner_edit_is_offered_exactly_when_the_service_allows_it(worlds, role
         )
         assert shown == allowed
     assert (allowed == {"edit"}) is (role in (Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER))
+
+
+def _member_allows(alpha, actor, member, action: str) -> bool:
+    """Whether the service lets `actor` remove `member`, or give it any other role it offers."""
+
+    def fresh():
+        return Membership.objects.get(pk=member.pk)
+
+    if action == "remove":
+        return service_allows(
+            alpha.tenant, lambda: membership_deactivate(actor=actor, membership=fresh())
+        )
+    return any(
+        service_allows(
+            alpha.tenant,
+            lambda role=role: membership_update(actor=actor, membership=fresh(), role=role),
+        )
+        for role in Role.values
+        if role != member.role
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_people_rows_offer_a_role_change_and_removal_exactly_when_the_services_allow(worlds, role):
+    alpha, _ = worlds
+    actor = alpha.member(role)
+    html = _page(alpha.user(role), reverse(PEOPLE_PAGE[role], args=["alpha"]))
+    offered_anywhere = set()
+    for member in alpha.members.values():
+        if member.user.email not in html:
+            continue
+        allowed = {
+            action
+            for action in ("change_role", "remove")
+            if _member_allows(alpha, actor, member, action)
+        }
+        shown = {
+            action
+            for action, url in (("change_role", "member_role"), ("remove", "member_remove"))
+            if reverse(url, args=["alpha", member.pk]) in html
+        }
+        assert shown == allowed, (role, member.role)
+        offered_anywhere |= allowed
+    managers = {Role.VENDOR_ADMIN, Role.CHANNEL_MANAGER, Role.PARTNER_ADMIN}
+    assert bool(offered_anywhere) == (role in managers)
+
+
+def test_a_channel_manager_may_give_partner_roles_only(worlds):
+    alpha, _ = worlds
+    html = _page(alpha.user(Role.CHANNEL_MANAGER), reverse("members", args=["alpha"]))
+    rep = alpha.member(Role.PARTNER_REP)
+    assert reverse("member_role", args=["alpha", rep.pk]) in html
+    row = html[html.index(reverse("member_role", args=["alpha", rep.pk])) :]
+    select = row[: row.index("</select>")]
+    assert 'value="partner_admin"' in select
+    assert 'value="vendor_admin"' not in select
+    client = Client()
+    client.force_login(alpha.user(Role.CHANNEL_MANAGER))
+    client.post(reverse("member_role", args=["alpha", rep.pk]), {"role": "partner_admin"})
+    with tenant_scope(alpha.tenant):
+        assert Membership.objects.get(pk=rep.pk).role == "partner_admin"

@@ -36,7 +36,6 @@ MATRIX = {
     "portal.view": {PA, PR},
     "people.view": {VA, CM, CR},
     "people.manage": {VA, CM, PA},
-    "people.assign_roles": {VA},
     "partners.view": {VA, CM, CR},
     "partners.edit": {VA, CM},
     "partners.import": {VA, CM},
