@@ -63,6 +63,7 @@ class TenantSchemaEditor(DatabaseSchemaEditor):
     def _create_fk_sql(self, model, field, suffix):
         if not needs_composite_key(field):
             return super()._create_fk_sql(model, field, suffix)
+        self._give_tenant_key(field.target_field.model)
         target = field.target_field.model._meta.db_table
         return Statement(
             self.sql_create_fk,
@@ -73,6 +74,20 @@ class TenantSchemaEditor(DatabaseSchemaEditor):
             to_column=Columns(target, [TENANT_COLUMN, field.target_field.column], self.quote_name),
             deferrable=self.connection.ops.deferrable_sql(),
         )
+
+    def _give_tenant_key(self, model) -> None:
+        """Give `model`'s table its `(tenant_id, id)` key now, if it has not got it yet: a table
+        made before tenant keys is converted after `migrate` (`apply_tenant_keys`), but a
+        migration of this run may already point a composite foreign key at it. (Nothing when
+        only collecting SQL: `apply_tenant_keys` orders its own statements.)"""
+        if self.collect_sql:
+            return
+        with self.connection.cursor() as cursor:
+            catalog = Catalog.read(cursor)
+        for statement in primary_key_statements(
+            catalog, model._meta.db_table, model._meta.pk.column, self.quote_name
+        ):
+            self.execute(statement)
 
     def _create_primary_key_sql(self, model, field):
         statement = super()._create_primary_key_sql(model, field)

@@ -287,3 +287,32 @@ def test_a_database_migrated_before_tenant_keys_is_converted_once(owner_connecti
         _drop_probes(conn)
         with conn.cursor() as cursor:
             cursor.execute("DELETE FROM tenancy_tenant WHERE id = %s", [tenant_id])
+
+
+def test_a_new_foreign_key_to_a_table_migrated_before_tenant_keys_converts_it_first(
+    owner_connection,
+):
+    """An existing database upgrades in one `migrate`: a new migration's composite foreign key
+    may point at a table that `apply_tenant_keys` (after the run) has not converted yet."""
+    conn = owner_connection
+    state = _probe_state(conn)
+    old_parent = _probe_model("ProbeParent")
+    new_state = state.clone()
+    old_parent.state_forwards("tenancy", new_state)
+    with DatabaseSchemaEditor(conn) as editor:  # Django's own editor: the key is `id` alone
+        old_parent.database_forwards("tenancy", editor, state, new_state)
+    with conn.cursor() as cursor:
+        assert Catalog.read(cursor).primary_keys["tenancy_probeparent"] == ("id",)
+    _apply(
+        conn,
+        new_state,
+        _probe_model(
+            "ProbeChild",
+            ("parent", models.ForeignKey("tenancy.probeparent", models.CASCADE, related_name="+")),
+        ),
+    )
+    with conn.cursor() as cursor:
+        assert Catalog.read(cursor).primary_keys["tenancy_probeparent"] == ("tenant_id", "id")
+    assert _foreign_keys(conn, "tenancy_probechild", "parent_id") == [
+        (("tenant_id", "parent_id"), "tenancy_probeparent", ("tenant_id", "id"))
+    ]
