@@ -5,8 +5,8 @@ the actor's capability (`tenancy.permissions`), the state the machines of `incen
 allow it from, and the rules the services add on top (terms before a program opens to partners,
 no invitations to an automatic program, eligibility and invitation before an enrollment).
 `program_actions_for` / `enrollment_actions_for` collect the actions they let through, for the
-pages and the API to offer; the services check the same capabilities, and the same machines on
-the locked row.
+pages and the API to offer; the services call the same checks on the rows they have locked, so
+each rule is written here once.
 """
 
 from __future__ import annotations

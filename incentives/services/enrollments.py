@@ -8,13 +8,14 @@ import json
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from incentives.eligibility import eligibility_q, ineligibility_reasons
+from incentives import actions
+from incentives.eligibility import eligibility_q
 from incentives.models import Enrollment, EnrollmentMode, EnrollmentStatus, Program, ProgramStatus
 from incentives.services.programs import current_terms
 from incentives.states import ENROLLMENT_STATES, PROGRAM_STATES
 from partners.models import Partner
 from tenancy.audit import record_event
-from tenancy.errors import ApplicationError, Conflict, NotPermitted
+from tenancy.errors import Conflict, NotPermitted
 from tenancy.models import AuditEvent, Membership
 from tenancy.permissions import can, require
 from tenancy.transitions import is_unique_violation, lock, lock_for, move
@@ -32,8 +33,7 @@ def enrollment_invite(
         program = lock_for(
             Program, machine=PROGRAM_STATES, action="invite", seen=program.status, pk=program.pk
         )
-        if program.enrollment_mode == EnrollmentMode.AUTOMATIC:
-            raise ApplicationError("An automatic program enrolls eligible partners by itself.")
+        actions.check_program_action(actor=actor, program=program, action="invite")
         asked = (
             Partner.objects.all()
             if partner_ids is None
@@ -131,22 +131,25 @@ def enrollment_accept(
                 field="terms_version",
                 code="stale_terms",
             )
-        reasons = ineligibility_reasons(program.eligibility, partner)
-        if reasons:
-            raise ApplicationError(" ".join(reasons), code="ineligible")
         enrollment = lock(Enrollment, program=program, partner=partner)
-        if program.enrollment_mode == EnrollmentMode.INVITATION and (
-            enrollment is None or enrollment.status == EnrollmentStatus.DECLINED
+        if (
+            enrollment is not None
+            and enrollment.status == EnrollmentStatus.ENROLLED
+            and enrollment.terms_id == terms.pk
         ):
-            raise ApplicationError(
-                "This program is by invitation; your company is not invited.", code="not_invited"
-            )
+            return enrollment  # a repeated request
+        # The rules the portal offers enrolling by (eligibility, invitation, state), on the
+        # locked rows.
+        reaccept = enrollment is not None and enrollment.status == EnrollmentStatus.REACCEPT
+        actions.check_enrollment_action(
+            actor=actor,
+            program=program,
+            enrollment=enrollment,
+            action="reaccept" if reaccept else "enroll",
+            has_terms=True,
+        )
         if enrollment is None:
             enrollment = Enrollment(program=program, partner=partner)
-        elif enrollment.status == EnrollmentStatus.ENROLLED and enrollment.terms_id == terms.pk:
-            return enrollment
-        else:
-            ENROLLMENT_STATES.check("accept", enrollment.status)
         before = enrollment.status
         enrollment.status = EnrollmentStatus.ENROLLED
         enrollment.terms = terms

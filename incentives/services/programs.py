@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from incentives import actions
 from incentives.eligibility import clean_eligibility, describe_eligibility
 from incentives.models import (
     Enrollment,
@@ -178,11 +179,8 @@ def program_transition(*, actor: Membership, program: Program, action: str) -> P
             Program, machine=PROGRAM_STATES, action=action, seen=program.status, pk=program.pk
         )
         target = PROGRAM_STATES.target(action, program.status)
-        needs_terms = program.enrollment_mode != EnrollmentMode.AUTOMATIC
-        if target == ProgramStatus.ACTIVE and needs_terms and current_terms(program) is None:
-            raise ApplicationError(
-                "Publish the program's terms before it opens to partners.", field="terms"
-            )
+        # The rules pages offer the action by, checked again on the locked row.
+        actions.check_program_action(actor=actor, program=program, action=action)
         move(program, machine=PROGRAM_STATES, action=action, actor=actor.user)
         if target == ProgramStatus.ACTIVE and program.enrollment_mode == EnrollmentMode.AUTOMATIC:
             queue_auto_enroll(program)
