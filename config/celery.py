@@ -31,6 +31,10 @@ def _register_schedules(sender: Celery, **kwargs) -> None:
             "task": "tenancy.tasks.events_sweep_task",
             "schedule": 60.0,
         },
+        "events-prune": {
+            "task": "tenancy.tasks.events_prune_task",
+            "schedule": crontab(minute=40),
+        },
         "partner-imports-sweep": {
             "task": "partners.tasks.partner_imports_sweep_task",
             "schedule": 300.0,

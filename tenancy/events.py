@@ -31,7 +31,7 @@ from django.db import connection, models, transaction
 from django.db.models import F, Func, Q, Value
 from django.utils import timezone
 
-from tenancy.context import current_tenant_id
+from tenancy.context import UNSCOPED_ALIAS, current_tenant_id
 from tenancy.models import DomainEvent
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,9 @@ DELIVERY_BATCH = 1000
 # lost or the worker running it was killed. Well above a delivery's time limit would be safer
 # still, but a second delivery is harmless (see `deliver_events`), only wasted work.
 REDELIVER_AFTER = timedelta(minutes=3)
+# Delivered events are kept a while (to look into what happened), then deleted a batch at a time.
+RETENTION = timedelta(days=7)
+PRUNE_BATCH = 5000
 
 Handler = Callable[[list[DomainEvent]], None]
 
@@ -234,3 +237,18 @@ def stale_event_tenants(*, now=None) -> list[int]:
         .values_list("tenant_id", flat=True)
         .distinct()
     )
+
+
+def prune_delivered_events(*, now=None, limit: int = PRUNE_BATCH) -> int:
+    """Delete up to `limit` events that every subscriber handled more than `RETENTION` ago, the
+    oldest first; return how many. Undelivered events are never touched. Runs under
+    `all_tenants()` (a fan-out job), in its own transaction on that connection."""
+    cutoff = (now or timezone.now()) - RETENTION
+    with transaction.atomic(using=UNSCOPED_ALIAS):
+        ids = list(
+            DomainEvent.objects.filter(delivered_at__lt=cutoff)
+            .order_by("delivered_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        deleted, _ = DomainEvent.objects.filter(pk__in=ids).delete()
+    return deleted

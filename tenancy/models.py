@@ -313,6 +313,12 @@ class DomainEvent(TenantOwned):
                 condition=models.Q(delivered_at__isnull=True),
                 name="domainevent_undelivered_age",
             ),
+            # Pruning reads only what was delivered, oldest first.
+            models.Index(
+                fields=["delivered_at"],
+                condition=models.Q(delivered_at__isnull=False),
+                name="domainevent_delivered_age",
+            ),
         ]
 
     def __str__(self) -> str:

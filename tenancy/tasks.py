@@ -75,3 +75,10 @@ def tenant_healthcheck_task() -> dict:
         "members": Membership.objects.count(),
         "tenants_visible_to_sql": raw_tenants,
     }
+
+
+@shared_task(name="tenancy.tasks.events_prune_task", uplift_queue="events")
+def events_prune_task() -> int:
+    """Delete a batch of events delivered longer ago than `events.RETENTION`. A fan-out job."""
+    with all_tenants(reason="fan-out: delivered events past their retention"):
+        return events.prune_delivered_events()

@@ -238,3 +238,36 @@ def test_the_sweeper_delivers_what_a_lost_message_left_behind(celery_worker, mon
     drain(alpha, celery_worker)
     note = f"partners.partner#{alpha.partner.pk} 1"
     assert (deliveries(alpha, "first"), deliveries(alpha, "second")) == ([note], [note])
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
+def test_delivered_events_are_pruned_after_their_retention_and_undelivered_never():
+    from tenancy.tasks import events_prune_task
+
+    alpha, bravo = build_world("alpha"), build_world("bravo")
+    now = timezone.now()
+    old = now - events.RETENTION - timedelta(hours=1)
+    kept = {}
+    for world in (alpha, bravo):
+        with tenant_scope(world.tenant), transaction.atomic():
+            rows = {
+                name: DomainEvent.objects.create(
+                    kind=PINGED,
+                    aggregate_type="partners.partner",
+                    aggregate_id=world.partner.pk,
+                    created_at=old,
+                    delivered_at=delivered_at,
+                )
+                for name, delivered_at in (
+                    ("delivered long ago", old),
+                    ("delivered lately", now),
+                    ("never delivered", None),
+                )
+            }
+        kept[world.tenant.pk] = {rows["delivered lately"].pk, rows["never delivered"].pk}
+    assert events_prune_task() == 2  # one of each tenant
+    assert events_prune_task() == 0
+    for world in (alpha, bravo):
+        with tenant_scope(world.tenant):
+            remaining = set(DomainEvent.objects.filter(kind=PINGED).values_list("pk", flat=True))
+        assert remaining == kept[world.tenant.pk]
