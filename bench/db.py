@@ -7,6 +7,7 @@ the database name is swapped for the benchmark's, so a benchmark never touches t
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,6 +34,26 @@ def owner_url(database: str) -> str:
 def app_url(database: str) -> str:
     """The application role (neither superuser nor BYPASSRLS), on `database`."""
     return _with_database(os.environ.get("DATABASE_URL", APP_URL), database)
+
+
+def unscoped_url(database: str) -> str:
+    """The unscoped role (platform admin, fan-out jobs), on `database`."""
+    return _with_database(
+        os.environ.get("DATABASE_UNSCOPED_URL", "postgres://uplift_unscoped@127.0.0.1:5432/uplift"),
+        database,
+    )
+
+
+def secret_key() -> str:
+    """The benchmark's SECRET_KEY, made once and kept in `bench/out/`: `migrate` stores a key
+    derived from it (the signature of a user's claim to their own memberships), so the servers
+    a benchmark starts must run with the same one."""
+    path = OUT / "secret_key"
+    if not path.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def connect(url: str, *, autocommit: bool = False):

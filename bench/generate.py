@@ -29,7 +29,9 @@ from bench.db import (
     configured_databases,
     connect,
     owner_url,
+    secret_key,
     token_path,
+    unscoped_url,
 )
 from bench.fill import Steps, TenantSpec, fill_tenant, require_superuser
 from bench.sql import HELPERS_SQL
@@ -48,6 +50,8 @@ def manage(args: list[str], database: str, *, as_owner: bool = True) -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "DATABASE_URL": owner_url(database) if as_owner else app_url(database),
         "DATABASE_OWNER_URL": owner_url(database),
+        "DATABASE_UNSCOPED_URL": unscoped_url(database),
+        "SECRET_KEY": secret_key(),
         "LOG_LEVEL": "WARNING",
     }
     result = subprocess.run(

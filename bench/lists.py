@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -31,7 +30,16 @@ from urllib.error import HTTPError, URLError
 
 import psycopg2
 
-from bench.db import DEFAULT_DATABASE, DEFAULT_TENANT, OUT, ROOT, app_url, token_path
+from bench.db import (
+    DEFAULT_DATABASE,
+    DEFAULT_TENANT,
+    OUT,
+    ROOT,
+    app_url,
+    secret_key,
+    token_path,
+    unscoped_url,
+)
 from bench.load import find_wrk, run_load
 
 HOST = "127.0.0.1"
@@ -78,7 +86,8 @@ def server_environment(database: str) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DATABASE_URL": app_url(database),
-        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_UNSCOPED_URL": unscoped_url(database),
+        "SECRET_KEY": secret_key(),
         "PYTHONUNBUFFERED": "1",
     }
 
