@@ -50,13 +50,18 @@ class RecordReader:
     """Reads a partner CSV record by record from any position of its text, knowing where each
     record ends: an import reads a file once, stops after a chunk, and a later run seeks straight
     to `offset` (a position in the text) instead of parsing from the top again. Row numbers are
-    as a spreadsheet shows them: the header is row 1, blank and multi-line records count one."""
+    as a spreadsheet shows them: the header is row 1, blank and multi-line records count one.
+
+    A quote that is never closed would make its cell run to the end of the file: that record
+    reads instead as one row per line, each with no cells and its reason in `problems`."""
 
     def __init__(self, text: str, *, offset: int = 0, row: int = 2) -> None:
         first_line = text[: text.find("\n") + 1] if "\n" in text else text
-        delimiter = max((",", ";", "\t"), key=first_line.count)  # some spreadsheets write ; or tab
+        self._delimiter = max((",", ";", "\t"), key=first_line.count)  # or ; or tab
+        self._text = text
         self._stream = io.StringIO(text, newline="")
-        self._reader = csv.reader(self._stream, delimiter=delimiter)
+        self._reader = csv.reader(self._stream, delimiter=self._delimiter)
+        self.problems: dict[int, tuple[str, str]] = {}
         self.header = self._next()
         self.offset, self.row = self._stream.tell(), 2
         if offset:
@@ -82,10 +87,45 @@ class RecordReader:
             cells = self._next()
             if cells is None:
                 break
+            if self._unclosed(cells):
+                records += self._unclosed_lines(cells)
+                break
             number, self.row, self.offset = self.row, self.row + 1, self._stream.tell()
             if "".join(cells).strip():
                 records.append((number, cells))
         return records
+
+    def _unclosed(self, cells: list[str]) -> bool:
+        """Whether the record just read ends inside a quoted cell. The csv module closes such a
+        cell silently at the end of the file; read again with one more line end, the cell takes
+        that line end in, where a closed record stays as it was."""
+        end = self._stream.tell()
+        if end < len(self._text):
+            return False
+        again = io.StringIO(self._text[self.offset : end] + "\n", newline="")
+        return next(csv.reader(again, delimiter=self._delimiter)) != cells
+
+    def _unclosed_lines(self, cells: list[str]) -> list[Row]:
+        """The lines of a record whose last cell opens a quote that is never closed, as rows of
+        their own with no cells, each with its reason in `problems`."""
+        lines = re.split(r"\r\n|\r|\n", self._text[self.offset :])
+        numbers = [self.row + i for i, line in enumerate(lines) if line.strip()]
+        index = len(cells) - 1
+        header = self.header or []
+        column = column_name(header[index]) if index < len(header) else ""
+        first, rest = numbers[0], numbers[1:]
+        reason = "The quote that opens this cell is never closed"
+        if rest:
+            after = f"rows {rest[0]} to {rest[-1]}" if len(rest) > 1 else f"row {rest[0]}"
+            reason += f", so {after} after it could not be read"
+        self.problems[first] = (column, f"{reason}; close the quote or remove it.")
+        for number in rest:
+            self.problems[number] = (
+                "",
+                f"Not read: the quote opened in row {first} ({column}) is never closed.",
+            )
+        self.offset, self.row = len(self._text), self.row + len(lines)
+        return [(number, []) for number in numbers]
 
 
 def read_records(text: str, *, stop: int | None = None) -> tuple[list[str] | None, list[Row]]:
@@ -95,11 +135,16 @@ def read_records(text: str, *, stop: int | None = None) -> tuple[list[str] | Non
     return reader.header, reader.read(stop)
 
 
+def column_name(cell: str) -> str:
+    """The column a header cell names, as errors name it."""
+    return re.sub(r"[\s-]+", "_", cell.strip().lower())
+
+
 def read_columns(header: list[str] | None) -> list[str]:
     """Column names of the header row; '' for an unnamed column, whose cells are ignored."""
     if not header:
         raise ImportFileError("The file has no header row.")
-    names = [re.sub(r"[\s-]+", "_", cell.strip().lower()) for cell in header]
+    names = [column_name(cell) for cell in header]
     problems = []
     unknown = [
         cell.strip()

@@ -214,9 +214,15 @@ class _Chunk:
             self.unchanged += 1
 
 
-def _plan(rows: list[Row], columns: list[str], repeated: dict[str, int]) -> _Chunk:
+def _plan(
+    rows: list[Row],
+    columns: list[str],
+    repeated: dict[str, int],
+    unreadable: dict[int, tuple[str, str]],
+) -> _Chunk:
     """Check every row of a chunk and sort the good ones into creates, updates and unchanged,
-    against the partners its CRM ids name (one query, rows locked against concurrent edits)."""
+    against the partners its CRM ids name (one query, rows locked against concurrent edits).
+    A row in `unreadable` (the reader's problems by row number) is refused with its reason."""
     lookups = _Lookups.load()
     values = [(number, cells, row_values(columns, cells)) for number, cells in rows]
     ids = {v["external_id"] for _, _, v in values} - {""}
@@ -229,6 +235,9 @@ def _plan(rows: list[Row], columns: list[str], repeated: dict[str, int]) -> _Chu
     }
     chunk = _Chunk()
     for number, cells, row in values:
+        if number in unreadable:
+            chunk.refuse(number, [unreadable[number]])
+            continue
         fields, problems = _row_fields(row, lookups)
         if "".join(cells[len(columns) :]).strip():
             problems.append(("", f"The row has {len(cells)} cells; the header {len(columns)}."))
@@ -368,7 +377,7 @@ def _run_next_chunk(job: PartnerImport, reader: _Reader) -> bool:
     """Import the next chunk of rows; True while rows remain, else the import is finished."""
     rows = reader.read(job)
     if rows:
-        chunk = _plan(rows, reader.columns, reader.repeated)
+        chunk = _plan(rows, reader.columns, reader.repeated, reader.records.problems)
         _write(job, chunk)
         _count(job, chunk, len(rows))
         job.next_offset, job.next_row = reader.records.offset, reader.records.row

@@ -170,6 +170,54 @@ def test_row_numbers_count_the_header_and_blank_and_multiline_rows(worlds):
     ]
 
 
+def test_an_unclosed_quote_is_reported_on_its_row_and_every_row_after_it_is_counted(worlds):
+    alpha, _ = worlds
+    text = (
+        "external_id,name,country\n"
+        "Q-1,Before Ltd,DE\n"
+        'Q-2,"Open Quote Ltd,DE\n'
+        "Q-3,After One,DE\n"
+        "\n"
+        "Q-4,After Two,DE\n"
+        "Q-5,After Three,DE\n"
+    )
+    job = start(alpha, text)
+    assert job.total_rows == 5
+
+    job = run_to_end(alpha, job)
+
+    assert job.status == PartnerImport.Status.DONE
+    assert set(partners_by_crm_id(alpha)) == {"Q-1"}
+    assert (job.processed_rows, job.created_count, job.error_count) == (5, 1, 4)
+    assert [(e["row"], e["column"]) for e in job.errors] == [
+        (3, "name"),
+        (4, ""),
+        (6, ""),
+        (7, ""),
+    ]
+    assert "quote that opens this cell is never closed" in job.errors[0]["message"]
+    assert "rows 4 to 7" in job.errors[0]["message"]
+    assert "quote opened in row 3 (name)" in job.errors[1]["message"]
+
+
+@pytest.mark.parametrize(
+    ("last_line", "problems"),
+    [
+        ('Q-2,"Closed, Ltd"', {}),
+        ('Q-2,"Closed, Ltd"\r\n', {}),
+        ('Q-2,"Two\nLines ""Ltd"""\n', {}),
+        ('Q-2,Inch 5" Ltd\n', {}),
+        ('Q-2,"Open Ltd\n', {3: "name"}),
+        ('Q-2,"Open ""Ltd""\r\n', {3: "name"}),
+        ('"Q-2,Open Ltd', {3: "external_id"}),
+    ],
+)
+def test_only_a_quote_left_open_at_the_end_of_the_file_is_a_problem(last_line, problems):
+    reader = csv_format.RecordReader("external_id,name\nQ-1,Fine\n" + last_line)
+    assert [number for number, _ in reader.read()] == [2, 3]
+    assert {row: column for row, (column, _) in reader.problems.items()} == problems
+
+
 def test_header_is_case_insensitive_in_any_order_with_a_bom_and_labels_or_codes(worlds):
     alpha, _ = worlds
     silver = TierFactory(tenant=alpha.tenant, name="Silver", rank=2)
