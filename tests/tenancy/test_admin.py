@@ -28,3 +28,19 @@ def test_tenant_people_are_not_let_into_the_admin(worlds):
     response = client.get("/admin/tenancy/membership/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
+def test_the_audit_log_is_read_only_in_the_admin(worlds):
+    admin = UserFactory(email="ops@uplift.example", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin)
+    assert client.get("/admin/tenancy/auditevent/").status_code == 200
+    assert client.get("/admin/tenancy/auditevent/add/").status_code == 403
+    added = client.post(
+        "/admin/tenancy/auditevent/add/", {"entity": "partners.partner", "action": "x"}
+    )
+    assert added.status_code == 403
+    listing = client.get("/admin/tenancy/auditevent/")
+    assert b"Add audit event" not in listing.content
+    assert b'name="action"' not in listing.content  # no bulk delete
