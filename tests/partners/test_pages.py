@@ -10,11 +10,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
+from incentives.services.enrollments import auto_enroll
 from partners.models import Partner, Tier
 from tenancy.audit import record_event
 from tenancy.context import tenant_scope
 from tenancy.models import AuditEvent
 from tenancy.roles import Role
+from tests.factories.incentives import ProgramFactory
 from tests.factories.partners import PartnerFactory
 from tests.partners.test_selectors import FILTER_CASES, catalogue
 
@@ -335,6 +337,22 @@ def test_partner_page_shows_attributes_people_and_programs(worlds):
     programs = body.split('data-testid="partner-programs"')[1].split("</table>")[0]
     assert alpha.program.name in programs
     assert "Enrolled" in programs
+
+
+def test_an_automatic_enrollment_reads_enrolled_automatically(worlds):
+    alpha, _ = worlds
+    with tenant_scope(alpha.tenant):
+        partner = PartnerFactory(tenant=alpha.tenant, name="Auto Partner", stage="new")
+        program = ProgramFactory(
+            tenant=alpha.tenant, enrollment_mode="automatic", eligibility={"stages": ["new"]}
+        )
+        auto_enroll(program_id=program.pk)
+    page = _client(alpha.user(Role.VENDOR_ADMIN)).get(_url("partner_detail", partner.pk))
+    programs = page.content.decode().split('data-testid="partner-programs"')[1]
+    row = programs.split("</table>")[0].split(program.name)[1].split("</tr>")[0]
+    assert "enrolled automatically" in row
+    assert " by " not in row
+    assert "v by" not in row
 
 
 def test_history_shows_who_changed_what(worlds):
