@@ -12,7 +12,7 @@ from django.utils.html import escape
 
 from incentives.services.enrollments import auto_enroll
 from partners.models import Partner, Tier
-from tenancy.audit import record_event
+from tenancy.audit import ACTION_LABELS, record_event
 from tenancy.context import tenant_scope
 from tenancy.models import AuditEvent
 from tenancy.roles import Role
@@ -392,6 +392,23 @@ def test_history_includes_the_partners_enrollments_in_one_timeline(worlds):
     timeline = page.context["timeline"]
     assert [(e.subject, e.event.action) for e in timeline] == [(alpha.program.name, "enrolled")]
     assert b"status: invited \xe2\x86\x92 enrolled" in page.content
+
+
+def test_history_names_every_action_in_words(worlds):
+    alpha, _ = worlds
+    actions = ["imported_created", "imported_updated", "created", "updated", "enrolled"]
+    with tenant_scope(alpha.tenant):
+        for action in actions:
+            record_event(alpha.partner, action=action, actor=None)
+        for action in ["invited", "accepted", "declined", "withdrawn"]:
+            record_event(alpha.enrollment, action=action, actor=None)
+    page = _client(alpha.user(Role.VENDOR_ADMIN)).get(_url("partner_detail", alpha.partner.pk))
+    history = page.content.decode().split('data-testid="history"')[1].split("</ol>")[0]
+    assert "created by import · Partner" in history
+    assert "changed by import · Partner" in history
+    assert "_" not in re.sub(r"<[^>]*>", "", history)
+    shown = {entry.event.action for entry in page.context["timeline"]}
+    assert shown <= set(ACTION_LABELS)
 
 
 # --- the tier ladder ---------------------------------------------------------------------
