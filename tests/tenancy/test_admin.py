@@ -44,3 +44,20 @@ def test_the_audit_log_is_read_only_in_the_admin(worlds):
     listing = client.get("/admin/tenancy/auditevent/")
     assert b"Add audit event" not in listing.content
     assert b'name="action"' not in listing.content  # no bulk delete
+
+
+def test_a_platform_admin_without_memberships_lands_on_the_admin(db):
+    admin = UserFactory(email="ops@uplift.example", is_staff=True)
+    client = Client()
+    client.force_login(admin)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+
+
+def test_someone_without_memberships_is_offered_a_workspace(db):
+    client = Client()
+    client.force_login(UserFactory(email="new@example.com"))
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"create your own vendor workspace" in response.content
