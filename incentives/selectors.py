@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, When
 from django.http import Http404
 
 from incentives.eligibility import eligibility_q
@@ -102,15 +102,22 @@ def required_partners_of(program: Program) -> QuerySet[Partner]:
 
 def program_history(program: Program, *, limit: int = 100) -> QuerySet[AuditEvent]:
     """The program's own history and its enrollments', newest first, in one query; enrollment
-    rows carry the partner's name."""
+    rows carry the partner's name (the program's own rows none, even where an enrollment has
+    the program's id)."""
     enrollment_ids = Enrollment.objects.filter(program=program).values("pk")
     partner_name = Enrollment.objects.filter(pk=OuterRef("entity_id")).values("partner__name")
+    enrollment_entity = Enrollment._meta.label_lower
     return (
         AuditEvent.objects.filter(
             Q(entity=program._meta.label_lower, entity_id=program.pk)
-            | Q(entity=Enrollment._meta.label_lower, entity_id__in=enrollment_ids)
+            | Q(entity=enrollment_entity, entity_id__in=enrollment_ids)
         )
-        .annotate(partner_name=Subquery(partner_name[:1]))
+        .annotate(
+            partner_name=Case(
+                When(entity=enrollment_entity, then=Subquery(partner_name[:1])),
+                default=None,
+            )
+        )
         .select_related("actor")
         .order_by("-at", "-pk")[:limit]
     )

@@ -18,7 +18,7 @@ from partners.actions import partner_actions_for
 from partners.forms import PartnerForm, TierForm, TierMoveForm, partner_initial
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage
 from partners.panels import HISTORY_LIMIT, PartnerPanel, panels_for
-from tenancy.audit import history_of
+from tenancy.audit import action_label, history_of
 from tenancy.errors import ApplicationError
 from tenancy.forms import apply_errors
 from tenancy.models import AuditEvent, Membership
@@ -104,6 +104,10 @@ class PartnerListView(TenantPageMixin, TemplateView):
 class TimelineEntry:
     subject: str
     event: AuditEvent
+
+    @property
+    def action(self) -> str:
+        return action_label(self.event.action)
 
     @property
     def changes(self) -> list[tuple[str, object, object]]:

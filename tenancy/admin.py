@@ -64,5 +64,13 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ["tenant", "actor"]
     readonly_fields = ["tenant", "entity", "entity_id", "action", "actor", "at", "changes", "note"]
 
+    # History is written by the services, in the transaction of the change it records: the
+    # admin only reads it.
+    def has_add_permission(self, request) -> bool:
+        return False
+
     def has_change_permission(self, request, obj=None) -> bool:
-        return False  # history is never edited
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

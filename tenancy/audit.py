@@ -44,6 +44,34 @@ def changes_between(before: dict[str, object], after: dict[str, object]) -> dict
     return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
 
 
+# Every action a history row is written with, as the words a page shows for it.
+ACTION_LABELS = {
+    "created": "created",
+    "updated": "changed",
+    "renamed": "renamed",
+    "deleted": "deleted",
+    "imported_created": "created by import",
+    "imported_updated": "changed by import",
+    "activate": "activated",
+    "pause": "paused",
+    "close": "closed",
+    "terms_published": "published terms",
+    "required_partners": "set the required partners",
+    "invited": "invited",
+    "enrolled": "enrolled",
+    "accepted": "accepted",
+    "declined": "declined",
+    "withdrawn": "withdrew",
+    "resend": "resent the invitation",
+    "revoked": "revoked the invitation",
+}
+
+
+def action_label(action: str) -> str:
+    """A history row's action as words (an action not listed, with its underscores spaced)."""
+    return ACTION_LABELS.get(action, action.replace("_", " "))
+
+
 def record_event(
     obj: models.Model,
     *,

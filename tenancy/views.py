@@ -36,7 +36,8 @@ def tenant_home_url(membership: Membership) -> str:
 
 
 class HomeView(TemplateView):
-    """Signed out: what Uplift is. Signed in: the tenant switcher (straight in with one tenant)."""
+    """Signed out: what Uplift is. Signed in: the tenant switcher (straight in with one tenant;
+    a platform admin in no tenant goes to the admin)."""
 
     template_name = "home.html"
 
@@ -47,6 +48,8 @@ class HomeView(TemplateView):
         request.memberships = memberships
         if len(memberships) == 1 and not request.GET.get("switch"):
             return redirect(tenant_home_url(memberships[0]))
+        if not memberships and request.user.is_staff:
+            return redirect("admin:index")
         entries = [(m, tenant_home_url(m)) for m in selectors.with_partner_names(memberships)]
         return self.render_to_response({"entries": entries})
 

@@ -6,6 +6,7 @@ from django import template
 from django.utils.safestring import SafeString
 
 from incentives.markdown import render_markdown
+from tenancy import audit
 
 register = template.Library()
 
@@ -49,22 +50,18 @@ def shown(value: object) -> str:
     return str(value)
 
 
+# Where a program's history says more than the words every history shares.
 ACTIONS = {
     "created": "created the program",
-    "updated": "changed",
     "activate": "activated the program",
     "pause": "paused the program",
     "close": "closed the program",
-    "terms_published": "published terms",
-    "required_partners": "set the required partners",
-    "invited": "invited",
     "accepted": "accepted the terms",
     "declined": "declined the invitation",
-    "withdrawn": "withdrew",
 }
 
 
 @register.filter
 def action_label(action: str) -> str:
     """A history row's action as words."""
-    return ACTIONS.get(action, action.replace("_", " "))
+    return ACTIONS.get(action) or audit.action_label(action)

@@ -17,7 +17,7 @@ from incentives.forms import ProgramForm, apply_program_errors
 from incentives.models import Enrollment, Program, ProgramStatus
 from incentives.services.invite_jobs import invite_job_run
 from partners.models import Partner
-from tenancy.audit import history_of
+from tenancy.audit import history_of, record_event
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError
 from tenancy.roles import Role
@@ -400,6 +400,19 @@ def test_program_history_shows_program_and_enrollment_events(worlds):
     history = page.content.decode().split('data-testid="history"')[1]
     assert "withdrew · Alpha Partner Ltd" in history
     assert "status: enrolled → withdrawn" in history
+
+
+def test_program_events_carry_no_partner_name_of_an_enrollment_with_the_same_id(worlds):
+    alpha, _ = worlds
+    program = _program(alpha, name="Fresh program")
+    with tenant_scope(alpha.tenant):
+        # An enrollment of another program whose id is this program's id.
+        EnrollmentFactory(pk=program.pk, program=alpha.program, partner=alpha.other_partner)
+        record_event(program, action="terms_published", actor=None)
+    page = _client(alpha.user(Role.VENDOR_ADMIN)).get(_url("program_detail", program.pk))
+    history = page.content.decode().split('data-testid="history"')[1]
+    assert "published terms" in history
+    assert "Alpha Other Partner" not in history
 
 
 def test_program_list_shows_figures_and_filters(worlds):

@@ -10,11 +10,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
+from incentives.services.enrollments import auto_enroll
 from partners.models import Partner, Tier
-from tenancy.audit import record_event
+from tenancy.audit import ACTION_LABELS, record_event
 from tenancy.context import tenant_scope
 from tenancy.models import AuditEvent
 from tenancy.roles import Role
+from tests.factories.incentives import ProgramFactory
 from tests.factories.partners import PartnerFactory
 from tests.partners.test_selectors import FILTER_CASES, catalogue
 
@@ -337,6 +339,22 @@ def test_partner_page_shows_attributes_people_and_programs(worlds):
     assert "Enrolled" in programs
 
 
+def test_an_automatic_enrollment_reads_enrolled_automatically(worlds):
+    alpha, _ = worlds
+    with tenant_scope(alpha.tenant):
+        partner = PartnerFactory(tenant=alpha.tenant, name="Auto Partner", stage="new")
+        program = ProgramFactory(
+            tenant=alpha.tenant, enrollment_mode="automatic", eligibility={"stages": ["new"]}
+        )
+        auto_enroll(program_id=program.pk)
+    page = _client(alpha.user(Role.VENDOR_ADMIN)).get(_url("partner_detail", partner.pk))
+    programs = page.content.decode().split('data-testid="partner-programs"')[1]
+    row = programs.split("</table>")[0].split(program.name)[1].split("</tr>")[0]
+    assert "enrolled automatically" in row
+    assert " by " not in row
+    assert "v by" not in row
+
+
 def test_history_shows_who_changed_what(worlds):
     alpha, _ = worlds
     cam = alpha.member(Role.CHANNEL_MANAGER)
@@ -374,6 +392,23 @@ def test_history_includes_the_partners_enrollments_in_one_timeline(worlds):
     timeline = page.context["timeline"]
     assert [(e.subject, e.event.action) for e in timeline] == [(alpha.program.name, "enrolled")]
     assert b"status: invited \xe2\x86\x92 enrolled" in page.content
+
+
+def test_history_names_every_action_in_words(worlds):
+    alpha, _ = worlds
+    actions = ["imported_created", "imported_updated", "created", "updated", "enrolled"]
+    with tenant_scope(alpha.tenant):
+        for action in actions:
+            record_event(alpha.partner, action=action, actor=None)
+        for action in ["invited", "accepted", "declined", "withdrawn"]:
+            record_event(alpha.enrollment, action=action, actor=None)
+    page = _client(alpha.user(Role.VENDOR_ADMIN)).get(_url("partner_detail", alpha.partner.pk))
+    history = page.content.decode().split('data-testid="history"')[1].split("</ol>")[0]
+    assert "created by import · Partner" in history
+    assert "changed by import · Partner" in history
+    assert "_" not in re.sub(r"<[^>]*>", "", history)
+    shown = {entry.event.action for entry in page.context["timeline"]}
+    assert shown <= set(ACTION_LABELS)
 
 
 # --- the tier ladder ---------------------------------------------------------------------
