@@ -237,9 +237,13 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
 
 
 def user_create_for_invitation(*, invitation: Invitation, full_name: str, password: str) -> User:
+    """The account an open invitation's link makes. A closed one (expired, withdrawn, used)
+    makes none: `Conflict`, as `invitation_accept` would answer."""
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
 
+    if not invitation.is_open:
+        raise Conflict("This invitation has expired or was withdrawn.", code="gone")
     if User.objects.filter(email__iexact=invitation.email).exists():
         raise ApplicationError("An account with this email exists; sign in to accept.")
     candidate = User(email=invitation.email, full_name=full_name.strip())

@@ -248,16 +248,21 @@ class InvitationAcceptView(View):
             context["form"] = AcceptInvitationForm()
         return render(request, self.template_name, context, status=status if error else 200)
 
+    def _closed(self, request, invitation) -> HttpResponse:
+        return self._render(
+            request, invitation, error="This invitation has expired or was withdrawn.", status=410
+        )
+
     def get(self, request, token):
         invitation = selectors.invitation_by_token(token)
         if not invitation.is_open:
-            return self._render(
-                request, invitation, error="This invitation has expired or was withdrawn."
-            )
+            return self._closed(request, invitation)
         return self._render(request, invitation)
 
     def post(self, request, token):
         invitation = selectors.invitation_by_token(token)
+        if not invitation.is_open:  # before anything is made: no account from a dead link
+            return self._closed(request, invitation)
         user = request.user
         form = None
         try:
