@@ -296,9 +296,15 @@ class ApiTokensView(LoginRequiredMixin, FormView):
         return context
 
     def form_valid(self, form):
-        token, key = services.api_token_create(
-            user=self.request.user, name=form.cleaned_data["name"]
-        )
+        try:
+            token, key = services.api_token_create(
+                user=self.request.user, name=form.cleaned_data["name"]
+            )
+        except ApplicationError as error:
+            apply_errors(form, error)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         return self.render_to_response(
             self.get_context_data(form=ApiTokenForm(), new_key=key, new_token=token)
         )
