@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
@@ -168,11 +169,17 @@ def _unneutralised(text: str) -> str:
     return text[1:] if text.startswith("'") and _FORMULA.match(text) else text
 
 
+def _nfc(cell: str) -> str:
+    """A cell in NFC, as `tenancy.text.clean_text` stores it, so that a CRM id matches the
+    partner it names however the file composed its accents."""
+    return unicodedata.normalize("NFC", cell)
+
+
 def row_values(columns: list[str], cells: list[str]) -> dict[str, str]:
     """The row's cells by column name; a short row's missing cells are empty."""
     padded = cells + [""] * (len(columns) - len(cells))
     return {
-        name: _unneutralised(cell.strip())
+        name: _unneutralised(_nfc(cell).strip())
         for name, cell in zip(columns, padded, strict=False)
         if name
     }
@@ -185,7 +192,7 @@ def repeated_ids(records: list[Row], columns: list[str]) -> dict[str, int]:
     repeated: dict[str, int] = {}
     for number, cells in records:
         if index < len(cells):
-            crm_id = _unneutralised(cells[index].strip())
+            crm_id = _unneutralised(_nfc(cells[index]).strip())
             if crm_id in first:
                 repeated.setdefault(crm_id, first[crm_id])
             else:

@@ -12,6 +12,7 @@ from tenancy.errors import ApplicationError, Conflict
 from tenancy.events import publish
 from tenancy.models import Membership
 from tenancy.permissions import is_staff, require
+from tenancy.text import clean_text
 from tenancy.transitions import create_unique, lock, serialize
 
 # Events others subscribe to (tenancy.events): a partner was added; some of its attributes
@@ -32,6 +33,13 @@ PARTNER_FIELDS = [
     "status",
     "external_id",
 ]
+# Free text people type: normalised and refused by the one rule of `tenancy.text`.
+TEXT_FIELDS = {
+    "name": "The partner's name",
+    "region": "The region",
+    "territory": "The territory",
+    "external_id": "The CRM id",
+}
 CHOICES = {
     "type": PartnerType.values,
     "stage": Stage.values,
@@ -46,7 +54,9 @@ def clean_partner_fields(data: dict) -> dict:
     for key, value in data.items():
         if key not in PARTNER_FIELDS:
             raise ApplicationError(f"Unknown partner field {key!r}.", field=key)
-        if isinstance(value, str):
+        if key in TEXT_FIELDS:
+            value = clean_text(value, field=key, label=TEXT_FIELDS[key])
+        elif isinstance(value, str):
             value = value.strip()
         if key == "name" and not value:
             raise ApplicationError("Enter the partner's name.", field="name")
@@ -116,7 +126,7 @@ TIER_LADDER = "partners.tier_ladder"
 
 
 def _tier_name(name: str | None) -> str:
-    name = (name or "").strip()
+    name = clean_text(name, field="name", label="The tier's name")
     if not name:
         raise ApplicationError("Name the tier.", field="name")
     return name

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from django import forms
 
+from tenancy.errors import ApplicationError
 from tenancy.models import TIME_ZONE_CHOICES, Tenant
 from tenancy.permissions import PARTNER_ROLES
 from tenancy.roles import Role
+from tenancy.text import clean_text
 
 
 class VendorSignupForm(forms.Form):
@@ -14,6 +16,12 @@ class VendorSignupForm(forms.Form):
     company_name = forms.CharField(
         max_length=200, label="Company", help_text="Your vendor organisation; you become its admin."
     )
+
+    def clean_full_name(self) -> str:
+        return cleaned_text(self, "full_name")
+
+    def clean_company_name(self) -> str:
+        return cleaned_text(self, "company_name")
 
     def signup(self, request, user) -> None:
         """Nothing left to do: `AccountAdapter.save_user` stores the name and creates the tenant
@@ -64,6 +72,16 @@ class AcceptInvitationForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, label="Token name", help_text="e.g. CRM sync")
+
+
+def cleaned_text(form: forms.Form, name: str) -> str:
+    """A `clean_<field>` for text the services check with `tenancy.text` before they run (as
+    the sign-up's, which allauth saves without a service to answer): the same rule, as a form
+    error."""
+    try:
+        return clean_text(form.cleaned_data.get(name), field=name, label=form.fields[name].label)
+    except ApplicationError as error:
+        raise forms.ValidationError(error.message) from None
 
 
 def apply_errors(form: forms.Form, error) -> None:

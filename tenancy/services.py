@@ -20,6 +20,7 @@ from tenancy.permissions import PARTNER_ROLES, STAFF_ROLES, is_partner_person, m
 from tenancy.roles import Role
 from tenancy.states import INVITATION_STATES
 from tenancy.tasking import enqueue_on_commit
+from tenancy.text import clean_text
 from tenancy.transitions import is_unique_violation, lock, lock_for, move
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def _unique_slug(name: str) -> str:
 
 def tenant_create(*, name: str, owner: User, default_currency: str = "USD") -> Tenant:
     """A new vendor tenant with `owner` as its first vendor admin."""
-    name = name.strip()
+    name = clean_text(name, field="company_name", label="The company's name")
     if not name:
         raise ApplicationError("Enter your company's name.", field="company_name")
     with transaction.atomic():
@@ -61,6 +62,8 @@ def tenant_update(*, actor: Membership, **changes: object) -> Tenant:
     unknown = set(changes) - allowed
     if unknown:
         raise ApplicationError(f"Unknown setting: {', '.join(sorted(unknown))}.")
+    if "name" in changes:
+        changes["name"] = clean_text(changes["name"], field="name", label="The company's name")
     for key, value in changes.items():
         setattr(tenant, key, value)
     _full_clean(tenant)
@@ -237,17 +240,22 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
 
 
 def user_create_for_invitation(*, invitation: Invitation, full_name: str, password: str) -> User:
+    """The account an open invitation's link makes. A closed one (expired, withdrawn, used)
+    makes none: `Conflict`, as `invitation_accept` would answer."""
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
 
+    if not invitation.is_open:
+        raise Conflict("This invitation has expired or was withdrawn.", code="gone")
     if User.objects.filter(email__iexact=invitation.email).exists():
         raise ApplicationError("An account with this email exists; sign in to accept.")
-    candidate = User(email=invitation.email, full_name=full_name.strip())
+    full_name = clean_text(full_name, field="full_name", label="Your name")
+    candidate = User(email=invitation.email, full_name=full_name)
     try:
         validate_password(password, user=candidate)
     except ValidationError as exc:
         raise ApplicationError(" ".join(exc.messages), field="password") from None
-    return User.objects.create_user(invitation.email, password, full_name=full_name.strip())
+    return User.objects.create_user(invitation.email, password, full_name=full_name)
 
 
 def _check_manages(actor: Membership, role: str, partner_id: int | None) -> None:
@@ -313,7 +321,7 @@ def membership_deactivate(*, actor: Membership, membership: Membership) -> Membe
 
 def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new token; the key is returned once and never stored."""
-    name = (name or "").strip()
+    name = clean_text(name, field="name", label="The token's name")
     if not name:
         raise ApplicationError("Name the token, e.g. 'CRM sync'.", field="name")
     key = "upl_" + secrets.token_urlsafe(32)

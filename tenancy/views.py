@@ -251,16 +251,21 @@ class InvitationAcceptView(View):
             context["form"] = AcceptInvitationForm()
         return render(request, self.template_name, context, status=status if error else 200)
 
+    def _closed(self, request, invitation) -> HttpResponse:
+        return self._render(
+            request, invitation, error="This invitation has expired or was withdrawn.", status=410
+        )
+
     def get(self, request, token):
         invitation = selectors.invitation_by_token(token)
         if not invitation.is_open:
-            return self._render(
-                request, invitation, error="This invitation has expired or was withdrawn."
-            )
+            return self._closed(request, invitation)
         return self._render(request, invitation)
 
     def post(self, request, token):
         invitation = selectors.invitation_by_token(token)
+        if not invitation.is_open:  # before anything is made: no account from a dead link
+            return self._closed(request, invitation)
         user = request.user
         form = None
         try:
@@ -294,9 +299,15 @@ class ApiTokensView(LoginRequiredMixin, FormView):
         return context
 
     def form_valid(self, form):
-        token, key = services.api_token_create(
-            user=self.request.user, name=form.cleaned_data["name"]
-        )
+        try:
+            token, key = services.api_token_create(
+                user=self.request.user, name=form.cleaned_data["name"]
+            )
+        except ApplicationError as error:
+            apply_errors(form, error)
+            response = self.form_invalid(form)
+            response.status_code = refused_form_status(error)
+            return response
         return self.render_to_response(
             self.get_context_data(form=ApiTokenForm(), new_key=key, new_token=token)
         )

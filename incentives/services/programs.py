@@ -29,6 +29,7 @@ from tenancy.audit import changes_between, record_event, snapshot
 from tenancy.errors import ApplicationError, Conflict
 from tenancy.models import Membership
 from tenancy.permissions import require
+from tenancy.text import clean_text
 from tenancy.transitions import lock, lock_for, move
 
 PROGRAM_FIELDS = (
@@ -64,7 +65,7 @@ def _history_view(program: Program) -> dict[str, object]:
 def _clean_program_fields(data: dict, *, tenant_currency: str) -> dict:
     cleaned = dict(data)
     if "name" in cleaned:
-        cleaned["name"] = (cleaned["name"] or "").strip()
+        cleaned["name"] = clean_text(cleaned["name"], field="name", label="The program's name")
         if not cleaned["name"]:
             raise ApplicationError("Name the program.", field="name")
     if "kind" in cleaned and cleaned["kind"] not in ProgramKind.values:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -22,6 +23,7 @@ from tenancy.services import (
     invitation_send,
     membership_deactivate,
     membership_update,
+    user_create_for_invitation,
 )
 from tests.factories.tenancy import PASSWORD, UserFactory
 
@@ -143,6 +145,37 @@ def test_weak_password_on_the_link_form_names_the_field(worlds):
     assert response.status_code == 200
     assert "password" in response.context["form"].errors
     assert not User.objects.filter(email="weak@x.example").exists()
+
+
+def test_expired_link_creates_no_account(worlds):
+    alpha, _ = worlds
+    invitation = _invite(alpha, Role.VENDOR_ADMIN, email="late2@x.example", role="channel_manager")
+    path = _mailed_link(alpha, invitation)
+    with tenant_scope(alpha.tenant):
+        Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(1))
+    response = Client().post(path, {"full_name": "Late", "password": "a-long-passphrase-42"})
+    assert not User.objects.filter(email="late2@x.example").exists()
+    assert not EmailAddress.objects.filter(email="late2@x.example").exists()
+    assert response.status_code == 410
+    assert b"expired or was withdrawn" in response.content
+    assert Client().get(path).status_code == 410
+
+
+def test_revoked_or_accepted_link_creates_no_account(worlds):
+    alpha, _ = worlds
+    revoked = _invite(alpha, Role.VENDOR_ADMIN, email="gone2@x.example", role="channel_manager")
+    revoked_path = _mailed_link(alpha, revoked)
+    with tenant_scope(alpha.tenant):
+        invitation_revoke(actor=alpha.member(Role.VENDOR_ADMIN), invitation=revoked)
+    response = Client().post(revoked_path, {"full_name": "Gone", "password": "a-long-pass-42"})
+    assert response.status_code == 404
+    assert not User.objects.filter(email="gone2@x.example").exists()
+    with tenant_scope(alpha.tenant):
+        revoked.refresh_from_db()
+    with pytest.raises(Conflict) as closed:  # the service refuses on its own, too
+        user_create_for_invitation(invitation=revoked, full_name="Gone", password="a-long-pass-42")
+    assert closed.value.code == "gone"
+    assert not User.objects.filter(email="gone2@x.example").exists()
 
 
 def test_signed_in_user_with_another_email_cannot_take_the_invitation(worlds):
