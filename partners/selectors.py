@@ -10,6 +10,7 @@ from django.http import Http404
 from partners.models import Partner, PartnerImport, Tier
 from tenancy.models import Membership
 from tenancy.permissions import is_partner_person
+from tenancy.query import query_int, query_ints
 
 SORTS = {
     "name": ("name", "pk"),
@@ -42,19 +43,13 @@ class PartnerFilters:
     @classmethod
     def from_query(cls, params, *, me: Membership | None = None) -> PartnerFilters:
         """From a query string: ?q=&type=var&type=msp&tier=3&region=EMEA&mine=1&sort=-name."""
-
-        def ints(name: str) -> list[int]:
-            return [int(v) for v in params.getlist(name) if str(v).isdigit()]
-
-        manager = None
+        manager = query_int(params, "channel_manager")
         if params.get("mine") and me is not None:
             manager = me.pk
-        elif str(params.get("channel_manager", "")).isdigit():
-            manager = int(params["channel_manager"])
         return cls(
             search=params.get("q", "").strip(),
             types=[v for v in params.getlist("type") if v],
-            tiers=ints("tier"),
+            tiers=query_ints(params, "tier"),
             regions=[v for v in params.getlist("region") if v],
             territories=[v for v in params.getlist("territory") if v],
             countries=[v.upper() for v in params.getlist("country") if v],

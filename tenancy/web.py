@@ -12,12 +12,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, Conflict
 from tenancy.models import Membership
 from tenancy.permissions import check_capability_declaration, is_staff, roles_with
+from tenancy.query import BadQuery, check_query
 from tenancy.selectors import membership_for, memberships_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -31,6 +32,11 @@ def needs_mfa_setup(membership: Membership) -> bool:
     return not Authenticator.objects.filter(
         user_id=membership.user_id, type=Authenticator.Type.TOTP
     ).exists()
+
+
+def bad_query_page(request: HttpRequest, error: BadQuery) -> HttpResponse:
+    """The 400 page for a query-string parameter that cannot be read, naming it."""
+    return render(request, "400.html", {"errors": error.errors}, status=400)
 
 
 class TenantPageMixin:
@@ -72,9 +78,13 @@ class TenantPageMixin:
         if needs_mfa_setup(membership):
             return redirect("mfa_activate_totp")
         with tenant_scope(membership.tenant), transaction.atomic():
-            response = super().dispatch(request, *args, **kwargs)
-            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-                response.render()
+            try:
+                check_query(request.GET)
+                response = super().dispatch(request, *args, **kwargs)
+                if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                    response.render()
+            except BadQuery as error:
+                response = bad_query_page(request, error)
             if response.status_code >= 400:
                 transaction.set_rollback(True)
         return response

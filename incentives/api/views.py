@@ -24,6 +24,7 @@ from incentives.services import invite_jobs as invite_job_services
 from incentives.services import programs as program_services
 from tenancy.api.base import TenantViewSet
 from tenancy.permissions import can, is_partner_person
+from tenancy.query import query_int
 
 PARTNER_ACTIONS = {"enroll", "decline", "withdraw"}
 
@@ -254,9 +255,9 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         params = self.request.query_params
         queryset = selectors.enrollment_list_for(self.membership, status=params.get("status"))
         for name in ("program", "partner"):
-            value = params.get(name, "")
-            if value.isdigit():
-                queryset = queryset.filter(**{f"{name}_id": int(value)})
+            value = query_int(params, name)
+            if value is not None:
+                queryset = queryset.filter(**{f"{name}_id": value})
         return queryset
 
     def get_object(self):

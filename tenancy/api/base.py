@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from tenancy.context import tenant_scope
 from tenancy.models import Membership
 from tenancy.permissions import can, check_capability_declaration, roles_with
+from tenancy.query import check_query
 from tenancy.selectors import membership_for, memberships_of
 
 
@@ -86,6 +87,7 @@ class TenantAPIMixin:
         self._scoped = True
         self.check_permissions(request)
         self.check_throttles(request)
+        check_query(request.query_params)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

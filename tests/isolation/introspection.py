@@ -321,7 +321,9 @@ def page_id_fields(route, method: str, routes: tuple) -> list[IdField]:
         for form_class in dict.fromkeys(c for c in form_classes if c is not None):
             fields += form_id_fields(form_class)
         return _unique(fields)
-    if method == "GET" and any("GET" in _names_used(f) for f in _methods_of(view_class)):
+    # The page mixin's own query-string check reads every parameter alike and no id: not counted.
+    own = [f for f in _methods_of(view_class) if f.__qualname__.split(".")[0] != "TenantPageMixin"]
+    if method == "GET" and any("GET" in _names_used(f) for f in own):
         # A page that reads its query string by hand gets every id parameter the API's lists
         # declare: both sides of a list read the same parameters.
         return list(api_query_vocabulary(routes))
