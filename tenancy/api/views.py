@@ -24,7 +24,8 @@ class MeApi(APIView):
 
     @extend_schema(responses=MeSerializer)
     def get(self, request):
-        data = {"user": request.user, "memberships": selectors.memberships_of(request.user)}
+        memberships = selectors.with_partner_names(selectors.memberships_of(request.user))
+        data = {"user": request.user, "memberships": memberships}
         return Response(MeSerializer(data).data)
 
 

@@ -114,6 +114,11 @@ def test_me_lists_the_callers_memberships_only(worlds):
     MembershipFactory(tenant=alpha.tenant, user=rep, role="partner_rep", partner=alpha.partner)
     response = client_for(rep).get("/api/v1/me/")
     assert sorted(m["tenant"] for m in response.json()["memberships"]) == ["alpha", "bravo"]
+    # Each partner name is read in its own tenant.
+    assert sorted(m["partner_name"] for m in response.json()["memberships"]) == [
+        "Alpha Partner Ltd",
+        "Bravo Partner Ltd",
+    ]
 
 
 def test_decimals_render_as_strings():
