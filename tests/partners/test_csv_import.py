@@ -790,18 +790,24 @@ def test_an_import_stored_before_offsets_were_kept_goes_on_from_processed_rows(w
     assert job.errors[0]["row"] == 5
 
 
+def _committed_import_without_a_worker(monkeypatch, *, chunk_rows: int, count: int):
+    """Alpha (beside bravo) with a committed import of `count` rows that the test runs itself:
+    no task and no outbox relay is sent, as no worker listens here."""
+    alpha = build_world("alpha")
+    build_world("bravo")
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(csv_io, "enqueue_on_commit", lambda task, **kw: None)
+    monkeypatch.setattr(events, "request_relay", lambda tenant_id: None)
+    return alpha, start(alpha, rows(count))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_deliveries_running_at_once_import_every_row_exactly_once(monkeypatch):
     import threading
 
     from django.db import connection as default_connection
 
-    alpha = build_world("alpha")
-    build_world("bravo")
-    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 7)
-    monkeypatch.setattr(csv_io, "enqueue_on_commit", lambda task, **kw: None)
-    monkeypatch.setattr(events, "request_relay", lambda tenant_id: None)  # no worker here
-    job = start(alpha, rows(150))
+    alpha, job = _committed_import_without_a_worker(monkeypatch, chunk_rows=7, count=150)
     failures = []
 
     def deliver() -> None:
@@ -904,12 +910,7 @@ def test_each_chunk_is_committed_before_the_next_one_starts(monkeypatch):
 
     from django.db import connection as default_connection
 
-    alpha = build_world("alpha")
-    build_world("bravo")
-    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 2)
-    monkeypatch.setattr(csv_io, "enqueue_on_commit", lambda task, **kw: None)
-    monkeypatch.setattr(events, "request_relay", lambda tenant_id: None)  # no worker here
-    job = start(alpha, rows(7))
+    alpha, job = _committed_import_without_a_worker(monkeypatch, chunk_rows=2, count=7)
     seen = []
 
     def committed_progress() -> None:
