@@ -147,6 +147,11 @@ class Enrollment(TenantOwned):
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_from = models.GenericIPAddressField(null=True, blank=True)
     automatic = models.BooleanField(default=False)
+    # Vendor staff accepted the terms for the partner (`accepted_by` is the staff member), for
+    # a program that runs on paper; the reason they gave. The partner accepting itself later
+    # clears both. Database defaults: the automatic enrollment inserts rows in raw SQL.
+    on_behalf = models.BooleanField(default=False, db_default=False)
+    on_behalf_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -28,6 +28,11 @@ tenant_urlpatterns = [
         name="program_invite",
     ),
     path(
+        "programs/<int:program_id>/enroll-on-behalf/",
+        views.ProgramEnrollOnBehalfView.as_view(),
+        name="program_enroll_on_behalf",
+    ),
+    path(
         "programs/<int:program_id>/invite/progress/",
         views.ProgramInviteProgressView.as_view(),
         name="program_invite_progress",

@@ -14,6 +14,7 @@ from incentives.api.serializers import (
     EnrollmentSerializer,
     InviteJobSerializer,
     InviteResultSerializer,
+    OnBehalfSerializer,
     PartnerIdsSerializer,
     ProgramSerializer,
     TermsSerializer,
@@ -43,6 +44,8 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
             return (self.capability, "enrollments.decide_for_partner")
         if self.action == "invite_job":
             return ("programs.view",)
+        if self.action == "enroll_on_behalf":
+            return ("programs.view", "enrollments.enroll_on_behalf")
         return super().capabilities_for(method)
 
     def list_queryset(self):
@@ -215,6 +218,20 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
             ip=request.META.get("REMOTE_ADDR"),
         )
         return Response(EnrollmentSerializer(enrollment).data)
+
+    @extend_schema(request=OnBehalfSerializer, responses={201: EnrollmentSerializer})
+    @action(detail=True, methods=["post"], url_path="enroll-on-behalf")
+    def enroll_on_behalf(self, request, *args, **kwargs):
+        """Enroll a partner on its behalf (vendor staff, for a program run on paper): the
+        current terms are accepted for the partner, with the reason recorded. The partner must
+        be eligible; one already enrolled is a 409 (duplicate)."""
+        program = self.get_object()
+        serializer = OnBehalfSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        enrollment = enrollment_services.enrollment_enroll_on_behalf(
+            actor=self.membership, program=program, **serializer.validated_data
+        )
+        return Response(EnrollmentSerializer(enrollment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=EnrollmentSerializer)
     @action(detail=True, methods=["post"])
