@@ -192,3 +192,7 @@ class EnrollOnBehalfForm(forms.Form):
     partner_id = forms.IntegerField(min_value=1)
     reason = forms.CharField(required=False, strip=False)
     terms_version = forms.IntegerField(min_value=1, required=False)
+
+
+class EnrollmentImportForm(forms.Form):
+    file = forms.FileField(label="CSV file", help_text="UTF-8, at most 10 MB.")

@@ -242,6 +242,11 @@ def partner_export_rows(partners: QuerySet[Partner]) -> Iterator[str]:
         yield _line([_neutralised(cell) for cell in _export_cells(partner)])
 
 
+def export_line(cells: list[str] | tuple[str, ...]) -> str:
+    """One CSV line of a file offered for download, formula-looking cells neutralised."""
+    return _line([_neutralised(cell) for cell in cells])
+
+
 def partner_export_stream(tenant_id: int, partners: QuerySet[Partner]) -> Iterator[str]:
     """The export file of the dashboard and the API: a byte order mark (spreadsheet programs
     then read it as UTF-8) and `partner_export_rows`. It is read after the view has returned,
