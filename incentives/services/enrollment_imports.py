@@ -30,7 +30,6 @@ from incentives.models import (
     EnrollmentImport,
     EnrollmentStatus,
     Program,
-    ProgramTerms,
 )
 from incentives.services.enrollments import clean_on_behalf_reason
 from incentives.services.programs import current_terms
@@ -208,7 +207,7 @@ def _import_enrollment_rows(
     repeated: dict[str, int],
     unreadable: dict[int, tuple[str, str]],
 ) -> ChunkOutcome:
-    link = EnrollmentImport.objects.select_related("requested_by__user").get(job=job)
+    link = EnrollmentImport.objects.select_related("requested_by", "terms").get(job=job)
     outcome = ChunkOutcome()
 
     def refuse(number: int, problems: list[tuple[str, str]]) -> None:
@@ -294,8 +293,6 @@ def _write(
             [g.enrollment for g in again], [*fields, "on_behalf_reason", "updated_at"]
         )
     made = iter(fresh)
-    version = ProgramTerms.objects.filter(pk=link.terms_id).values_list("version", flat=True)
-    terms_version = next(iter(version), None) if good else None
     AuditEvent.objects.bulk_create(
         [
             AuditEvent(
@@ -305,7 +302,7 @@ def _write(
                 actor_id=user_id,
                 changes={
                     "status": [before[g.number], "enrolled"],
-                    "terms_version": [None, terms_version],
+                    "terms_version": [None, link.terms.version],
                 },
                 note=f"on behalf: {g.reason} (CSV import #{job.pk}, row {g.number})",
             )

@@ -5,7 +5,7 @@ import json
 from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, renderers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -60,6 +60,8 @@ class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
 
     @extend_schema(
         filters=True,
+        # The response is CSV whatever the renderer; `format` would only pick the error body's.
+        parameters=[OpenApiParameter("format", exclude=True)],
         responses={
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR,

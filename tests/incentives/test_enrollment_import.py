@@ -421,3 +421,29 @@ def test_upload_through_the_page_is_imported_by_the_worker_keeping_the_good_rows
         (9, "reason"),
     ]
     assert set(enrolled(alpha, program)) == {p.pk for p in partners}
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
+def test_the_partner_import_sweeper_requeues_an_enrollment_import_whose_message_was_lost(
+    monkeypatch,
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from partners.tasks import partner_import_run_task, partner_imports_sweep_task
+
+    alpha = build_world("alpha")
+    build_world("bravo")
+    program = ProgramFactory(tenant=alpha.tenant)
+    ProgramTermsFactory(program=program)
+    sent = []
+    monkeypatch.setattr(partner_import_run_task, "apply_async", lambda kwargs: sent.append(kwargs))
+    lost = start(alpha, program, "crm_id,reason\nX,Y\n")
+    with tenant_scope(alpha.tenant):
+        PartnerImport.objects.filter(pk=lost.pk).update(
+            created_at=timezone.now() - timedelta(minutes=10)
+        )
+    sent.clear()
+    assert partner_imports_sweep_task() == 1
+    assert sent == [{"tenant_id": alpha.tenant.pk, "import_id": lost.pk}]

@@ -408,3 +408,14 @@ def test_program_page_with_a_partner_search_makes_a_fixed_number_of_queries(
         response = client.get(detail, {"eq": "P0"})
     assert response.status_code == 200
     assert len(response.context["on_behalf_partners"]) == min(partners, 20)
+
+
+def test_the_portal_tells_the_partner_who_accepted_on_its_behalf_and_why(worlds, paper_program):
+    alpha, _ = worlds
+    enroll(alpha, paper_program, alpha.partner)
+    page = _client(alpha.user(Role.PARTNER_REP)).get(
+        reverse("portal_program", args=["alpha", paper_program.pk])
+    )
+    staff = alpha.user(Role.CHANNEL_MANAGER).full_name
+    assert f"accepted on your company's behalf by {staff}" in page.content.decode()
+    assert REASON in page.content.decode()
