@@ -447,3 +447,16 @@ def test_the_partner_import_sweeper_requeues_an_enrollment_import_whose_message_
     sent.clear()
     assert partner_imports_sweep_task() == 1
     assert sent == [{"tenant_id": alpha.tenant.pk, "import_id": lost.pk}]
+
+
+@pytest.mark.parametrize("imports", [1, 15])
+def test_api_list_of_enrollment_imports_makes_a_fixed_number_of_queries(
+    worlds, program, django_assert_max_num_queries, imports
+):
+    alpha, _ = worlds
+    for _ in range(imports):
+        start(alpha, program, "crm_id,reason\nX,Y\n")
+    client = client_for(alpha.user(Role.CHANNEL_MANAGER))
+    with django_assert_max_num_queries(12):
+        response = client.get(_api(program))
+    assert len(response.json()) == imports
