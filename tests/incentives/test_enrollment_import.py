@@ -460,3 +460,22 @@ def test_api_list_of_enrollment_imports_makes_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12):
         response = client.get(_api(program))
     assert len(response.json()) == imports
+
+
+def test_chunks_commit_one_by_one_and_running_again_changes_nothing(worlds, program, monkeypatch):
+    alpha, _ = worlds
+    monkeypatch.setattr(csv_io, "CHUNK_ROWS", 2)
+    partners = _partners(alpha, 5)
+    text = "crm_id,reason\n" + "".join(f"{p.external_id},Paper\n" for p in partners)
+    job = start(alpha, program, text)
+    with tenant_scope(alpha.tenant):
+        job = partner_import_run(import_id=job.pk)  # one chunk, then the continuation is queued
+    assert (job.status, job.processed_rows, job.created_count) == ("running", 2, 2)
+    job = run_to_end(alpha, job)
+    assert (job.processed_rows, job.created_count, job.error_count) == (5, 5, 0)
+    with tenant_scope(alpha.tenant):
+        events = AuditEvent.objects.filter(action="enrolled_on_behalf").count()
+        again = partner_import_run(import_id=job.pk)  # a message delivered once more
+        assert AuditEvent.objects.filter(action="enrolled_on_behalf").count() == events == 5
+    assert (again.processed_rows, again.created_count, again.error_count) == (5, 5, 0)
+    assert set(enrolled(alpha, program)) == {p.pk for p in partners}
