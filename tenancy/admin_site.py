@@ -23,7 +23,8 @@ from tenancy.second_factor import has_authenticator, session_passed_second_facto
 
 
 def is_platform_admin(user) -> bool:
-    return user.is_active and (user.is_staff or user.is_superuser)
+    """`is_staff` marks a platform admin (a superuser without it is not let in, as in Django)."""
+    return user.is_active and user.is_staff
 
 
 class UpliftAdminSite(admin.AdminSite):

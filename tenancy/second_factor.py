@@ -11,12 +11,12 @@ from __future__ import annotations
 from allauth.account.authentication import get_authentication_records
 from django.http import HttpRequest
 
-from tenancy.models import Membership, User
+from tenancy.models import ApiToken, Membership, User
 from tenancy.permissions import is_staff
 
 SET_UP_MESSAGE = (
     "This workspace requires staff to use an authenticator app. Set one up under "
-    "Account → Two-factor authentication, then sign in again with its code."
+    "Two-factor authentication in your account menu (/accounts/2fa/), then sign in with it."
 )
 SIGN_IN_MESSAGE = (
     "This workspace requires staff to use an authenticator app: sign out and sign in again "
@@ -63,8 +63,6 @@ def staff_mfa_refusal(
 
 def request_mfa_refusal(request: HttpRequest, membership: Membership) -> str | None:
     """`staff_mfa_refusal` for a request: by session, or by API token (`request.auth`)."""
-    from tenancy.models import ApiToken
-
     by_token = isinstance(getattr(request, "auth", None), ApiToken)
     if not staff_mfa_required(membership):
         return None

@@ -164,3 +164,22 @@ def test_a_person_who_is_not_a_platform_admin_is_told_so_at_the_admin_login(worl
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 403
     assert b"not a platform admin" in response.content
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
+def test_a_platform_admin_who_sets_up_totp_reaches_the_admin(worlds):
+    admin = UserFactory(email="new-ops@uplift.example", is_staff=True)
+    client = Client()
+    login_url = client.get("/admin/login/?next=/admin/")["Location"]
+    client.post(login_url, {"login": admin.email, "password": PASSWORD})
+    assert client.get("/admin/login/?next=/admin/")["Location"] == reverse("mfa_activate_totp")
+    reauthenticate = client.get(reverse("mfa_activate_totp"))  # allauth asks for the password
+    assert reauthenticate["Location"].startswith(reverse("account_reauthenticate"))
+    client.post(reauthenticate["Location"], {"password": PASSWORD})
+    assert client.get("/admin/").status_code == 302  # not before the authenticator is set up
+    setup = client.get(reverse("mfa_activate_totp"))
+    assert setup.status_code == 200
+    secret = client.session["mfa.totp.secret"]
+    activated = client.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
+    assert activated.status_code == 302
+    assert client.get("/admin/").status_code == 200

@@ -74,7 +74,9 @@ def test_token_page_shows_the_refusal_on_the_name_field(worlds):
     alpha, _ = worlds
     client = Client()
     client.force_login(alpha.user(Role.VENDOR_ADMIN))
-    response = client.post(reverse("api_tokens"), {"name": "CRM\u202esync", "tenant": alpha.tenant.pk})
+    response = client.post(
+        reverse("api_tokens"), {"name": "CRM\u202esync", "tenant": alpha.tenant.pk}
+    )
     assert response.status_code == 200
     assert "U+202E" in response.context["form"].errors["name"][0]
 
