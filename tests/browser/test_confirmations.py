@@ -64,7 +64,8 @@ def _answer(page: Page, selector: str, *, accept: bool) -> str:
 
 def _assert_message_on_screen(page: Page, text: str) -> None:
     got = page.evaluate(MESSAGE_ON_SCREEN)
-    assert got is not None and text in got["text"]
+    assert got is not None
+    assert text in got["text"]
     assert got["top"] >= got["headerBottom"] - 1, got  # not under the sticky header
     assert got["bottom"] <= got["height"], got  # not below the fold
 
@@ -134,7 +135,7 @@ def test_staff_actions_ask_first_and_show_their_message(live_server, transaction
 
     # Deleting a tier.
     cam.goto("/t/alpha/tiers/")
-    spare = f"form[action*='/tiers/'][action$='/delete/'] button"
+    spare = "form[action*='/tiers/'][action$='/delete/'] button"
     question = _answer(cam, spare, accept=False)
     assert "Delete" in question
 

@@ -1,4 +1,4 @@
-"""Every dashboard and portal page fits a phone: at 390 × 844 no page is wider than the
+"""Every dashboard and portal page fits a phone: at 390 by 844 no page is wider than the
 viewport (tables scroll inside their own box, buttons wrap instead of being cut) and the header
 takes one compact row.
 
@@ -134,7 +134,8 @@ MEASURE = """
   const wide = [...document.querySelectorAll("body *")]
     .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
     .filter((el) => !el.closest(".table-wrap, .scroll-x"))
-    .slice(0, 5).map((el) => el.tagName + "." + el.className + ": " + el.textContent.trim().slice(0, 40));
+    .slice(0, 5)
+    .map((el) => el.tagName + "." + el.className + ": " + el.textContent.trim().slice(0, 40));
   // A control whose own text does not fit it is cut ("Remo" for "Remove").
   const cut = [...document.querySelectorAll("button, a.button, label.nav-toggle-label")]
     .filter((el) => el.offsetParent && el.scrollWidth > el.clientWidth + 1)
@@ -195,7 +196,8 @@ def test_people_and_team_buttons_are_on_screen_and_the_menu_opens(
         buttons = page.locator("button:has-text('Remove')")
         assert buttons.count() >= 3
         for box in [b.bounding_box() for b in buttons.all()]:
-            assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH
+            assert box["x"] >= 0
+            assert box["x"] + box["width"] <= WIDTH
         assert not page.locator("nav.mainnav").is_visible()
         page.click("label.nav-toggle-label")
         page.locator("nav.mainnav a").first.wait_for(state="visible")
