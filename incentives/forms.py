@@ -192,7 +192,7 @@ class IdListField(forms.Field):
 class PartnerIdsForm(forms.Form):
     partner_ids = IdListField(required=False)
     # The partners a picker showed: of these, the ticked ones are chosen and the others not.
-    shown_ids = IdListField(required=False)
+    shown_partner_ids = IdListField(required=False)
     everyone = forms.BooleanField(required=False)
 
 

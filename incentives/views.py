@@ -310,7 +310,7 @@ class ProgramTransitionView(ProgramActionView):
 
 
 class ProgramRequiredView(ProgramActionView):
-    """Of the partners the page showed (`shown_ids`), the ticked ones are required and the
+    """Of the partners the page showed (`shown_partner_ids`), the ticked ones are required and the
     others not; required partners the page did not show stay required."""
 
     anchor = "partners"
@@ -319,7 +319,7 @@ class ProgramRequiredView(ProgramActionView):
         form = PartnerIdsForm(self.request.POST)
         if not form.is_valid():
             raise ApplicationError("Tick partners from the list.")
-        shown = set(form.cleaned_data["shown_ids"])
+        shown = set(form.cleaned_data["shown_partner_ids"])
         current = set(selectors.required_partners_of(program).values_list("pk", flat=True))
         count = program_services.required_partners_set(
             actor=self.membership,

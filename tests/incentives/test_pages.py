@@ -365,7 +365,7 @@ def test_required_partners_are_set_from_the_page_and_counted(worlds):
     figures = client.get(_url("program_detail", alpha.program.pk)).context["figures"]
     assert (figures.required, figures.required_enrolled) == (2, 1)
     shown = [alpha.partner.pk, alpha.other_partner.pk]  # the page listed both; one stays ticked
-    client.post(url, {"shown_ids": shown, "partner_ids": [alpha.other_partner.pk]})
+    client.post(url, {"shown_partner_ids": shown, "partner_ids": [alpha.other_partner.pk]})
     with tenant_scope(alpha.tenant):
         assert list(alpha.program.required_partners.all()) == [alpha.other_partner]
     response = client.post(url, {"partner_ids": ["x"]}, follow=True)

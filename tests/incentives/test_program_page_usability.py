@@ -116,7 +116,7 @@ def test_saving_the_picker_changes_only_the_partners_it_showed(worlds):
     client.post(
         _url("program_required", alpha.program.pk),
         {
-            "shown_ids": [alpha.other_partner.pk, alpha.partner.pk],
+            "shown_partner_ids": [alpha.other_partner.pk, alpha.partner.pk],
             "partner_ids": [alpha.partner.pk],
         },
     )
