@@ -405,7 +405,8 @@ def test_program_history_shows_program_and_enrollment_events(worlds):
 
 def test_program_events_carry_no_partner_name_of_an_enrollment_with_the_same_id(worlds):
     alpha, _ = worlds
-    program = _program(alpha, name="Fresh program")
+    # An id neither sequence has reached, so that no enrollment of the worlds holds it already.
+    program = _program(alpha, name="Fresh program", pk=1_000_000_000)
     with tenant_scope(alpha.tenant):
         # An enrollment of another program whose id is this program's id.
         EnrollmentFactory(pk=program.pk, program=alpha.program, partner=alpha.other_partner)
