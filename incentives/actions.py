@@ -23,7 +23,8 @@ from incentives.models import (
 # A module reference, not names: the services import this module's neighbours.
 from incentives.services import programs as program_rules
 from incentives.states import ENROLLMENT_STATES, PROGRAM_STATES
-from tenancy.errors import ApplicationError, NotPermitted
+from partners.models import Partner
+from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.models import Membership
 from tenancy.permissions import allowed_actions, can, require
 
@@ -35,9 +36,10 @@ PROGRAM_ACTIONS = (
     "publish_terms",
     "set_required_partners",
     "invite",
+    "enroll_on_behalf",
 )
-# The program machine calls editing `update`.
-_PROGRAM_MOVES = {"edit": "update"}
+# The program machine calls editing `update`; staff enroll partners when partners may enroll.
+_PROGRAM_MOVES = {"edit": "update", "enroll_on_behalf": "enroll"}
 ENROLLMENT_ACTIONS = ("enroll", "reaccept", "decline", "withdraw")
 ENROLLED = frozenset({EnrollmentStatus.ENROLLED, EnrollmentStatus.REACCEPT})
 
@@ -65,6 +67,46 @@ def check_program_action(
             )
     if action == "invite" and program.enrollment_mode == EnrollmentMode.AUTOMATIC:
         raise ApplicationError("An automatic program enrolls eligible partners by itself.")
+    if action == "enroll_on_behalf":
+        require(actor, "enrollments.enroll_on_behalf")
+        # Staff accept the current terms for the partner, so there must be some; whatever the
+        # enrollment mode (no invitation needed: the vendor is the one inviting).
+        if has_terms is None:
+            has_terms = program_rules.current_terms(program) is not None
+        if not has_terms:
+            raise ApplicationError(
+                "Publish the program's terms first: the partner is enrolled on them.",
+                code="no_terms",
+            )
+
+
+def check_enrollment_on_behalf(
+    *,
+    actor: Membership,
+    program: Program,
+    partner: Partner,
+    enrollment: Enrollment | None,
+    has_terms: bool | None = None,
+) -> None:
+    """Raise unless `actor` (vendor staff) may enroll `partner` in `program` on its behalf now,
+    `enrollment` being its enrollment (None: none yet): the program action `enroll_on_behalf`,
+    the partner eligible (no override: a program's eligibility holds for every way in), and not
+    enrolled already (`duplicate`, a 409)."""
+    check_program_action(
+        actor=actor, program=program, action="enroll_on_behalf", has_terms=has_terms
+    )
+    reasons = ineligibility_reasons(program.eligibility, partner, for_staff=True)
+    if reasons:
+        raise ApplicationError(" ".join(reasons), field="partner_id", code="ineligible")
+    status = enrollment.status if enrollment else None
+    if status == EnrollmentStatus.ENROLLED:
+        raise Conflict(
+            f"{partner.name} is already enrolled in this program.",
+            field="partner_id",
+            code="duplicate",
+        )
+    if status is not None:
+        ENROLLMENT_STATES.check("accept", status)
 
 
 def program_actions_for(

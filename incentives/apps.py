@@ -8,3 +8,6 @@ class IncentivesConfig(AppConfig):
     def ready(self) -> None:
         # Registers with the lower floors: event subscribers, and panels of the partner page.
         from incentives import partner_page, subscribers  # noqa: F401
+
+        # The enrollment import registers its kind with the partner import's machinery.
+        from incentives.services import enrollment_imports  # noqa: F401

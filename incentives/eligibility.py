@@ -90,11 +90,19 @@ def eligibility_q(eligibility: dict, prefix: str = "") -> Q:
     return condition
 
 
-def ineligibility_reasons(eligibility: dict, partner: Partner) -> list[str]:
-    """Why `partner` is not eligible, in sentences a partner admin understands; [] if it is."""
+def ineligibility_reasons(
+    eligibility: dict, partner: Partner, *, for_staff: bool = False
+) -> list[str]:
+    """Why `partner` is not eligible, in sentences a partner admin understands (or, with
+    `for_staff`, vendor staff acting for the partner); [] if it is."""
     reasons = []
+    whose = f"{partner.name}'s" if for_staff else "your company's"
     if partner.status != PartnerStatus.ACTIVE:
-        reasons.append("Your company's partner account is not active.")
+        reasons.append(
+            f"{partner.name} is not active."
+            if for_staff
+            else "Your company's partner account is not active."
+        )
     for key, (field, label, _) in ATTRIBUTES.items():
         values = eligibility.get(key) or []
         if not values:
@@ -104,7 +112,7 @@ def ineligibility_reasons(eligibility: dict, partner: Partner) -> list[str]:
             continue
         shown = _describe(key, values)
         mine = _describe(key, [actual]) if actual not in (None, "") else "not set"
-        reasons.append(f"The program is open to {label} {shown}; your company's {label} is {mine}.")
+        reasons.append(f"The program is open to {label} {shown}; {whose} {label} is {mine}.")
     return reasons
 
 

@@ -198,3 +198,16 @@ class PartnerIdsForm(forms.Form):
 
 class AcceptTermsForm(forms.Form):
     terms_version = forms.IntegerField(min_value=1)
+
+
+class EnrollOnBehalfForm(forms.Form):
+    """Staff enroll a partner on its behalf; the service checks the reason (required, one line,
+    bounded) and names it."""
+
+    partner_id = forms.IntegerField(min_value=1)
+    reason = forms.CharField(required=False, strip=False)
+    terms_version = forms.IntegerField(min_value=1, required=False)
+
+
+class EnrollmentImportForm(forms.Form):
+    file = forms.FileField(label="CSV file", help_text="UTF-8, at most 10 MB.")

@@ -147,6 +147,11 @@ class Enrollment(TenantOwned):
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_from = models.GenericIPAddressField(null=True, blank=True)
     automatic = models.BooleanField(default=False)
+    # Vendor staff accepted the terms for the partner (`accepted_by` is the staff member), for
+    # a program that runs on paper; the reason they gave. The partner accepting itself later
+    # clears both. Database defaults: the automatic enrollment inserts rows in raw SQL.
+    on_behalf = models.BooleanField(default=False, db_default=False)
+    on_behalf_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -243,3 +248,31 @@ class InviteJob(TenantOwned):
         if self.finished:
             return 100
         return min(int(100 * self.done / self.total), 100) if self.total else 0
+
+
+# `PartnerImport.kind` of an enrollment import (`incentives.services.enrollment_imports`).
+ENROLLMENTS_IMPORT_KIND = "enrollments"
+
+
+class EnrollmentImport(TenantOwned):
+    """A CSV file of partners to enroll in one program on their behalf, a row each with its
+    reason. Its rows are a partner import of kind "enrollments" (`job`: file, status, progress,
+    row errors), run by the partner import's task; this row says which program, the terms
+    version current at the upload (the one staff accept for the partners: a version published
+    meanwhile refuses the rows still to import) and whose right each chunk is checked against."""
+
+    job = models.ForeignKey("partners.PartnerImport", on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    terms = models.ForeignKey(ProgramTerms, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(
+        "tenancy.Membership", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "job"], name="enrollment_import_per_job")
+        ]
+        indexes = [models.Index(fields=["tenant", "program"])]
+
+    def __str__(self) -> str:
+        return f"enrollment import {self.job_id} into program {self.program_id}"

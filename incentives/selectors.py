@@ -10,7 +10,9 @@ from django.http import Http404
 
 from incentives.eligibility import eligibility_q
 from incentives.models import (
+    ENROLLMENTS_IMPORT_KIND,
     Enrollment,
+    EnrollmentImport,
     EnrollmentMode,
     EnrollmentStatus,
     InviteJob,
@@ -19,7 +21,7 @@ from incentives.models import (
     ProgramTerms,
     RequiredPartner,
 )
-from partners.models import Partner
+from partners.models import Partner, PartnerImport
 from tenancy.models import AuditEvent, Membership
 from tenancy.permissions import is_partner_person
 
@@ -121,6 +123,34 @@ def program_history(program: Program, *, limit: int = 100) -> QuerySet[AuditEven
         .select_related("actor")
         .order_by("-at", "-pk")[:limit]
     )
+
+
+def enrollment_import_list_for(actor: Membership, program: Program) -> QuerySet[PartnerImport]:
+    """The program's enrollment imports, newest first, for vendor staff; none for partner
+    people. The file itself is left unread."""
+    if is_partner_person(actor):
+        return PartnerImport.objects.none()
+    jobs = EnrollmentImport.objects.filter(program=program).values("job_id")
+    return (
+        PartnerImport.objects.filter(kind=ENROLLMENTS_IMPORT_KIND, pk__in=jobs)
+        .defer("content")
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def access_enrollment_import(
+    actor: Membership, program: Program, import_id: object, *, with_content: bool = False
+) -> PartnerImport:
+    """One enrollment import of `program`; 404 for another program's, a partner import, or
+    another tenant's."""
+    imports = enrollment_import_list_for(actor, program)
+    if with_content:
+        imports = imports.defer(None)
+    try:
+        return imports.get(pk=int(import_id))
+    except (PartnerImport.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such import.") from None
 
 
 def invite_job_latest(program: Program) -> InviteJob | None:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from incentives import portal_views, views
+from incentives import import_views, portal_views, views
 
 tenant_urlpatterns = [
     path("programs/", views.ProgramListView.as_view(), name="programs"),
@@ -26,6 +26,26 @@ tenant_urlpatterns = [
         "programs/<int:program_id>/invite/",
         views.ProgramInviteView.as_view(),
         name="program_invite",
+    ),
+    path(
+        "programs/<int:program_id>/enroll-on-behalf/",
+        views.ProgramEnrollOnBehalfView.as_view(),
+        name="program_enroll_on_behalf",
+    ),
+    path(
+        "programs/<int:program_id>/enrollment-import/",
+        import_views.ProgramEnrollmentImportView.as_view(),
+        name="program_enrollment_import",
+    ),
+    path(
+        "programs/<int:program_id>/enrollment-imports/<int:import_id>/",
+        import_views.ProgramEnrollmentImportDetailView.as_view(),
+        name="program_enrollment_import_detail",
+    ),
+    path(
+        "programs/<int:program_id>/enrollment-imports/<int:import_id>/result.csv",
+        import_views.ProgramEnrollmentImportResultView.as_view(),
+        name="program_enrollment_import_result",
     ),
     path(
         "programs/<int:program_id>/invite/progress/",

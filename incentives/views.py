@@ -7,7 +7,7 @@ from functools import cached_property
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Subquery
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
@@ -18,12 +18,14 @@ from incentives.actions import program_actions_for
 from incentives.eligibility import describe_eligibility, eligibility_q
 from incentives.forms import (
     PROGRAM_FIELDS,
+    EnrollOnBehalfForm,
     PartnerIdsForm,
     ProgramForm,
     TermsForm,
     apply_program_errors,
 )
 from incentives.models import (
+    Enrollment,
     EnrollmentStatus,
     Program,
     ProgramKind,
@@ -42,6 +44,7 @@ ACTION_LABELS = {"activate": "Activate", "pause": "Pause", "close": "Close"}
 ACTION_DONE = {"activate": "activated", "pause": "paused", "close": "closed"}
 PICKER_LIMIT = 20  # search matches listed at once
 REQUIRED_SHOWN = 50  # required partners listed without a search
+ON_BEHALF_LIMIT = 20  # partners listed by the enroll-on-behalf search
 HISTORY_LIMIT = 100
 
 
@@ -195,7 +198,30 @@ class ProgramDetailView(TenantPageMixin, TemplateView):
         context["can_pick"] = "set_required_partners" in actions
         context.update(self._enrollments(program))
         context.update(self._partner_picker(program, search=context["can_pick"]))
+        context.update(self._on_behalf_picker(program, allowed="enroll_on_behalf" in actions))
         return context
+
+    def _on_behalf_picker(self, program: Program, *, allowed: bool) -> dict:
+        """For staff who may enroll partners on their behalf: up to ON_BEHALF_LIMIT partners
+        matching the search (`eq`, name or CRM id), each marked eligible or not and with its
+        enrollment status, in one query; none until something is searched."""
+        query = self.request.GET.get("eq", "").strip()
+        found = []
+        if allowed and query:
+            eligible = ExpressionWrapper(eligibility_q(program.eligibility), BooleanField())
+            status = Enrollment.objects.filter(program=program, partner=OuterRef("pk"))
+            found = list(
+                partner_list_for(self.membership, search=query).annotate(
+                    is_eligible=eligible,
+                    enrollment_status=Subquery(status.values("status")[:1]),
+                )[:ON_BEHALF_LIMIT]
+            )
+        return {
+            "can_enroll_on_behalf": allowed,
+            "on_behalf_partners": found,
+            "on_behalf_search": query,
+            "on_behalf_limit": ON_BEHALF_LIMIT,
+        }
 
     def _enrollments(self, program: Program) -> dict:
         params = self.request.GET
@@ -354,6 +380,24 @@ class ProgramInviteView(ProgramActionView):
             f"{counts['invited']} invited, {counts['ineligible']} not eligible, "
             f"{counts['unchanged']} already invited or enrolled."
         )
+
+
+class ProgramEnrollOnBehalfView(ProgramActionView):
+    """Enroll the chosen partner on its behalf, with the reason given."""
+
+    write_capability = "enrollments.enroll_on_behalf"
+    anchor = "enrollments"
+
+    def act(self, program: Program) -> str:
+        form = EnrollOnBehalfForm(self.request.POST)
+        if not form.is_valid():
+            if "partner_id" in form.errors:
+                raise ApplicationError("Choose a partner from the search.")
+            raise ApplicationError("Reload the page: the terms version sent is not a number.")
+        enrollment = enrollment_services.enrollment_enroll_on_behalf(
+            actor=self.membership, program=program, **form.cleaned_data
+        )
+        return f"{enrollment.partner.name} enrolled on its behalf."
 
 
 class ProgramInviteProgressView(TenantPageMixin, TemplateView):

@@ -13,9 +13,12 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
+from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage
+from tenancy.context import tenant_scope
 
 COLUMNS = (
     "external_id",
@@ -237,6 +240,25 @@ def partner_export_rows(partners: QuerySet[Partner]) -> Iterator[str]:
     rows = partners.select_related("tier", "channel_manager__user").iterator(chunk_size=2000)
     for partner in rows:
         yield _line([_neutralised(cell) for cell in _export_cells(partner)])
+
+
+def export_line(cells: list[str] | tuple[str, ...]) -> str:
+    """One CSV line of a file offered for download, formula-looking cells neutralised."""
+    return _line([_neutralised(cell) for cell in cells])
+
+
+def partner_export_stream(tenant_id: int, partners: QuerySet[Partner]) -> Iterator[str]:
+    """The export file of the dashboard and the API: a byte order mark (spreadsheet programs
+    then read it as UTF-8) and `partner_export_rows`. It is read after the view has returned,
+    outside the view's tenant scope, so the stream binds the same, already checked tenant again
+    for its own reads."""
+    yield "\ufeff"
+    with tenant_scope(tenant_id), transaction.atomic():
+        yield from partner_export_rows(partners)
+
+
+def export_file_name(tenant_slug: str) -> str:
+    return f"partners-{tenant_slug}-{timezone.localdate().isoformat()}.csv"
 
 
 def template_csv(*, tier: str = "", channel_manager_email: str = "") -> str:

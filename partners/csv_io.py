@@ -11,12 +11,19 @@ short transaction together with the import's counters and the position of the ne
 the progress page sees it move. A run stops taking chunks after `BULK_TASK_SECONDS` and queues
 its continuation on commit, which seeks straight to the committed position; a re-delivered
 message is harmless for the same reason: it finds the rows it would redo already counted.
+
+The machinery serves every kind of import (`PartnerImport.kind`): how a kind reads its header
+and imports a chunk of rows is an `ImportKind`, this app's own being the partner upsert. A
+higher app registers its kind at start-up (`register_import_kind`; incentives imports
+enrollments) and starts its imports with `decoded_upload` and `queue_import_run`, so they run
+through the same task, chunks, continuation and sweeper without this app importing it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -34,7 +41,7 @@ from partners.csv_format import (
     repeated_ids,
     row_values,
 )
-from partners.models import Partner, PartnerImport, Tier
+from partners.models import PARTNERS_KIND, Partner, PartnerImport, Tier
 from partners.services import (
     PARTNER_CHANGED,
     PARTNER_CREATED,
@@ -78,7 +85,7 @@ def partner_import_start(*, actor: Membership, file_name: str, data: bytes) -> P
     """Store an uploaded CSV as a pending import and queue its processing on commit. Raises
     ApplicationError on `file` for a file that is empty, too large, not UTF-8 text or not CSV."""
     require(actor, "partners.import")
-    text = _decoded(data)
+    text = decoded_upload(data)
     try:
         header, records = read_records(text)
     except ImportFileError as error:
@@ -96,11 +103,13 @@ def partner_import_start(*, actor: Membership, file_name: str, data: bytes) -> P
             repeated_ids=repeated,
             created_by=actor.user,
         )
-        _queue_run(job)
+        queue_import_run(job)
     return job
 
 
-def _decoded(data: bytes) -> str:
+def decoded_upload(data: bytes) -> str:
+    """An uploaded file's text. Raises ApplicationError on `file` for a file that is empty,
+    larger than MAX_FILE_BYTES or not UTF-8 text."""
     if not data:
         raise ApplicationError("The file is empty.", field="file")
     if len(data) > MAX_FILE_BYTES:
@@ -115,10 +124,60 @@ def _decoded(data: bytes) -> str:
     return text
 
 
-def _queue_run(job: PartnerImport) -> None:
+def queue_import_run(job: PartnerImport) -> None:
+    """Queue the import's run (any kind) on commit, on the bulk queue."""
     from partners.tasks import partner_import_run_task
 
     enqueue_on_commit(partner_import_run_task, tenant_id=job.tenant_id, import_id=job.pk)
+
+
+# Kinds of import
+
+
+@dataclass
+class ChunkOutcome:
+    """What a chunk of rows did, as the import counts it."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    bad_rows: int = 0
+    # [{"row": 7, "column": "tier", "message": "..."}, ...]
+    errors: list[dict] = field(default_factory=list)
+
+
+# import_rows(job, rows, columns, repeated ids, unreadable rows) -> ChunkOutcome: check and
+# write one chunk, inside the chunk's transaction, in a fixed number of queries.
+ImportRows = Callable[
+    [PartnerImport, list[Row], list[str], dict[str, int], dict[int, tuple[str, str]]],
+    ChunkOutcome,
+]
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """How one kind of import reads its header (`read_columns`: the column names, or
+    ImportFileError for a header it cannot use), finds the ids its file repeats (`repeated`,
+    run once on the whole file) and imports a chunk of rows (`import_rows`)."""
+
+    read_columns: Callable[[list[str] | None], list[str]]
+    repeated: Callable[[list[Row], list[str]], dict[str, int]]
+    import_rows: ImportRows
+
+
+IMPORT_KINDS: dict[str, ImportKind] = {}
+
+
+def register_import_kind(name: str, kind: ImportKind) -> None:
+    """Make imports whose `kind` is `name` run as `kind` says (from an `AppConfig.ready()`)."""
+    IMPORT_KINDS[name] = kind
+
+
+def import_kind(job: PartnerImport) -> ImportKind:
+    try:
+        return IMPORT_KINDS[job.kind]
+    except KeyError:
+        raise ImportFileError(f"No import of kind {job.kind!r} is known.") from None
 
 
 # Checking rows
@@ -294,14 +353,39 @@ def _event(
     )
 
 
-def _count(job: PartnerImport, chunk: _Chunk, rows: int) -> None:
+def _import_partner_rows(
+    job: PartnerImport,
+    rows: list[Row],
+    columns: list[str],
+    repeated: dict[str, int],
+    unreadable: dict[int, tuple[str, str]],
+) -> ChunkOutcome:
+    """The partner import's chunk: check the rows, then create and update their partners."""
+    chunk = _plan(rows, columns, repeated, unreadable)
+    _write(job, chunk)
+    return ChunkOutcome(
+        created=len(chunk.creates),
+        updated=len(chunk.updates),
+        unchanged=chunk.unchanged,
+        bad_rows=chunk.bad_rows,
+        errors=chunk.errors,
+    )
+
+
+register_import_kind(
+    PARTNERS_KIND,
+    ImportKind(read_columns=read_columns, repeated=repeated_ids, import_rows=_import_partner_rows),
+)
+
+
+def _count(job: PartnerImport, outcome: ChunkOutcome, rows: int) -> None:
     job.processed_rows += rows
-    job.created_count += len(chunk.creates)
-    job.updated_count += len(chunk.updates)
-    job.unchanged_count += chunk.unchanged
-    job.error_count += chunk.bad_rows
+    job.created_count += outcome.created
+    job.updated_count += outcome.updated
+    job.unchanged_count += outcome.unchanged
+    job.error_count += outcome.bad_rows
     room = max(MAX_STORED_ERRORS - len(job.errors), 0)
-    job.errors = [*job.errors, *chunk.errors[:room]]
+    job.errors = [*job.errors, *outcome.errors[:room]]
 
 
 # Running
@@ -332,7 +416,7 @@ def partner_import_run(*, import_id: int, seconds: float = 0) -> PartnerImport |
                 job.status, job.failure = IMPORT_STATES.target("fail", job.status), str(error)
                 job.finished_at, more = timezone.now(), False
             if more and time.monotonic() >= deadline:
-                _queue_run(job)
+                queue_import_run(job)
                 more = False
             job.save(update_fields=_PROGRESS_FIELDS)  # not `content`: megabytes rewritten
         if not more:
@@ -354,18 +438,20 @@ class _Reader:
     records: RecordReader
     columns: list[str]
     repeated: dict[str, int]
+    kind: ImportKind
 
     @classmethod
     def of(cls, job: PartnerImport) -> _Reader:
+        kind = import_kind(job)
         records = RecordReader(job.content, offset=job.next_offset, row=job.next_row)
-        columns = read_columns(records.header)
+        columns = kind.read_columns(records.header)
         if job.repeated_ids is None:
             # An import stored before positions were kept: find its place the long way, once.
             everything = RecordReader(job.content)
-            job.repeated_ids = repeated_ids(everything.read(), columns)
+            job.repeated_ids = kind.repeated(everything.read(), columns)
             records = RecordReader(job.content)
             records.read(job.processed_rows)
-        return cls(records, columns, job.repeated_ids)
+        return cls(records, columns, job.repeated_ids, kind)
 
     def read(self, job: PartnerImport) -> list[Row]:
         if job.next_offset and self.records.offset != job.next_offset:
@@ -377,9 +463,10 @@ def _run_next_chunk(job: PartnerImport, reader: _Reader) -> bool:
     """Import the next chunk of rows; True while rows remain, else the import is finished."""
     rows = reader.read(job)
     if rows:
-        chunk = _plan(rows, reader.columns, reader.repeated, reader.records.problems)
-        _write(job, chunk)
-        _count(job, chunk, len(rows))
+        outcome = reader.kind.import_rows(
+            job, rows, reader.columns, reader.repeated, reader.records.problems
+        )
+        _count(job, outcome, len(rows))
         job.next_offset, job.next_row = reader.records.offset, reader.records.row
     if rows and job.processed_rows < job.total_rows:
         return True

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from django import forms
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
-from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from partners import csv_format, csv_io, selectors
 from partners.selectors import PartnerFilters, partner_list_for, tier_list
-from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError
 from tenancy.forms import apply_errors
 from tenancy.permissions import can
@@ -111,18 +106,10 @@ class PartnerExportView(TenantPageMixin, View):
     def get(self, request, *args, **kwargs):
         filters = PartnerFilters.from_query(request.GET, me=self.membership)
         partners = partner_list_for(self.membership, filters)
-        stamp = timezone.localdate().isoformat()
         response = StreamingHttpResponse(
-            _streamed(self.membership.tenant_id, partners), content_type="text/csv; charset=utf-8"
+            csv_format.partner_export_stream(self.membership.tenant_id, partners),
+            content_type="text/csv; charset=utf-8",
         )
-        name = f"partners-{self.membership.tenant.slug}-{stamp}.csv"
+        name = csv_format.export_file_name(self.membership.tenant.slug)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
-
-
-def _streamed(tenant_id: int, partners) -> Iterator[str]:
-    """The export's lines, read after the view has returned: the response body is sent outside
-    the view's tenant scope, so the stream binds the same tenant again for its own reads."""
-    yield "\ufeff"  # the byte order mark tells spreadsheet programs the file is UTF-8
-    with tenant_scope(tenant_id), transaction.atomic():
-        yield from csv_format.partner_export_rows(partners)

@@ -125,6 +125,9 @@ class Partner(TenantOwned):
         return self.name
 
 
+PARTNERS_KIND = "partners"
+
+
 class PartnerImport(TenantOwned):
     """One upload of a CRM export: processed by a worker, row by row, upserting on the CRM id.
     Good rows are kept whatever happens to bad ones; `errors` lists each bad row's number,
@@ -136,6 +139,10 @@ class PartnerImport(TenantOwned):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    # What the rows are: "partners" (this app's upsert) or a kind a higher app registers with
+    # `partners.csv_io.register_import_kind` (incentives: "enrollments"). Every kind runs through
+    # the same task, chunks, progress and sweeper.
+    kind = models.CharField(max_length=20, default=PARTNERS_KIND, db_default=PARTNERS_KIND)
     file_name = models.CharField(max_length=255)
     content = models.TextField(help_text="The uploaded CSV, as text.")
     content_sha256 = models.CharField(max_length=64)
@@ -170,7 +177,10 @@ class PartnerImport(TenantOwned):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "status", "created_at"])]
+        indexes = [
+            models.Index(fields=["tenant", "status", "created_at"]),
+            models.Index(fields=["tenant", "kind", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.status})"

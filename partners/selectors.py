@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from partners.models import Partner, PartnerImport, Tier
+from partners.models import PARTNERS_KIND, Partner, PartnerImport, Tier
 from tenancy.models import Membership
 from tenancy.permissions import is_partner_person
 from tenancy.query import query_int, query_ints
@@ -120,8 +120,13 @@ def distinct_values(field_name: str) -> list[str]:
 
 
 def partner_import_list_for(actor: Membership) -> QuerySet[PartnerImport]:
-    """The tenant's imports, newest first, for vendor staff; nothing for partner people."""
-    imports = PartnerImport.objects.defer("content").order_by("-created_at", "-pk")
+    """The tenant's partner imports (not other kinds: see `csv_io.ImportKind`), newest first,
+    for vendor staff; nothing for partner people."""
+    imports = (
+        PartnerImport.objects.filter(kind=PARTNERS_KIND)
+        .defer("content")
+        .order_by("-created_at", "-pk")
+    )
     return imports.none() if is_partner_person(actor) else imports
 
 

@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "required_partners": "set the required partners",
     "invited": "invited",
     "enrolled": "enrolled",
+    "enrolled_on_behalf": "enrolled on the partner's behalf",
     "accepted": "accepted",
     "declined": "declined",
     "withdrawn": "withdrew",

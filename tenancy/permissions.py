@@ -42,6 +42,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # Programs, their terms, required partners and invitations to enroll.
     "programs.view": STAFF_ROLES,
     "programs.edit": EDITORS,
+    # Enrolling a partner on its behalf (a program run on paper): one at a time or by CSV, with
+    # a reason recorded; the staff member accepts the current terms for the partner.
+    "enrollments.enroll_on_behalf": EDITORS,
     # Enrolling, re-accepting, declining and withdrawing for the actor's own company.
     "enrollments.decide_for_partner": frozenset({Role.PARTNER_ADMIN}),
 }

@@ -27,6 +27,7 @@ from incentives.services.enrollments import (
     auto_enroll,
     enrollment_accept,
     enrollment_decline,
+    enrollment_enroll_on_behalf,
     enrollment_invite,
     enrollment_withdraw,
 )
@@ -128,8 +129,9 @@ class ChannelPrograms:
 
     def rebate(self) -> Program:
         """By invitation for Gold and Platinum partners, all of whom are invited: some accept
-        (Summit Ridge among them), some decline, a few withdraw later, the rest have not
-        answered. Summit Ridge and four Platinum partners are required."""
+        (Summit Ridge among them), some decline, a few withdraw later, two are enrolled by staff
+        on their behalf (they signed on paper), the rest have not answered. Summit Ridge and
+        four Platinum partners are required."""
         admin = self.staff["admin@northwind.example"]
         top = [self.tiers["Gold"].pk, self.tiers["Platinum"].pk]
         program = self.launch(
@@ -153,6 +155,14 @@ class ChannelPrograms:
         for partner in invited[len(invited) * 45 // 100 : len(invited) * 60 // 100]:
             enrollment_decline(actor=self.admins[partner.pk], program=program)
         self.withdraw(program, accepting[1:4])
+        # Two invited partners answered on paper at the partner summit: staff enroll them.
+        for partner in invited[len(invited) * 60 // 100 :][:2]:
+            enrollment_enroll_on_behalf(
+                actor=admin,
+                program=program,
+                partner_id=partner.pk,
+                reason="Signed the paper enrollment form at the partner summit",
+            )
         platinum = [p for p in invited if p.tier_id == self.tiers["Platinum"].pk]
         required = [self.summit, *self.rng.sample(platinum, k=min(4, len(platinum)))]
         required_partners_set(actor=admin, program=program, partner_ids=[p.pk for p in required])

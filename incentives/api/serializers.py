@@ -75,8 +75,8 @@ class ProgramSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_actions(self, program) -> list[str]:
         """What the caller may do on the program now: for staff `edit`, `activate`, `pause`,
-        `close`, `publish_terms`, `set_required_partners`, `invite`; for a partner admin
-        `enroll`, `reaccept`, `decline`, `withdraw` (for their company)."""
+        `close`, `publish_terms`, `set_required_partners`, `invite`, `enroll_on_behalf`; for a
+        partner admin `enroll`, `reaccept`, `decline`, `withdraw` (for their company)."""
         return sorted(self.context.get("actions", {}).get(program.pk, ()))
 
 
@@ -141,11 +141,30 @@ class InviteJobSerializer(serializers.ModelSerializer):
         return self.context["request"].build_absolute_uri(path)
 
 
+class OnBehalfSerializer(serializers.Serializer):
+    partner_id = serializers.IntegerField(min_value=1, help_text="The partner to enroll.")
+    reason = serializers.CharField(
+        allow_blank=True,
+        help_text="Why staff enroll the partner on its behalf (e.g. the paper form it signed): "
+        "required, one line, at most 500 characters. Recorded on the enrollment and in its "
+        "history.",
+    )
+    terms_version = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="The terms version accepted for the partner; a newer one published meanwhile "
+        "is a 409 (stale_terms). Omitted: the current version.",
+    )
+
+
 class AcceptSerializer(serializers.Serializer):
     terms_version = serializers.IntegerField(min_value=1)
 
 
 class EnrollmentSerializer(serializers.ModelSerializer):
+    """`on_behalf`: vendor staff (`accepted_by`) accepted the terms for the partner, for the
+    reason in `on_behalf_reason`."""
+
     partner_name = serializers.CharField(source="partner.name", read_only=True)
     program_name = serializers.CharField(source="program.name", read_only=True)
     terms_version = serializers.IntegerField(source="terms.version", read_only=True, default=None)
@@ -165,6 +184,8 @@ class EnrollmentSerializer(serializers.ModelSerializer):
             "accepted_by",
             "accepted_at",
             "accepted_from",
+            "on_behalf",
+            "on_behalf_reason",
             "invited_at",
             "created_at",
             "updated_at",

@@ -5,6 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from incentives import selectors
@@ -14,19 +15,24 @@ from incentives.api.serializers import (
     EnrollmentSerializer,
     InviteJobSerializer,
     InviteResultSerializer,
+    OnBehalfSerializer,
     PartnerIdsSerializer,
     ProgramSerializer,
     TermsSerializer,
     TransitionSerializer,
 )
+from incentives.services import enrollment_imports
 from incentives.services import enrollments as enrollment_services
 from incentives.services import invite_jobs as invite_job_services
 from incentives.services import programs as program_services
+from partners import csv_io
+from partners.api.imports import PartnerImportSerializer, PartnerImportUploadSerializer
 from tenancy.api.base import TenantViewSet
 from tenancy.permissions import can, is_partner_person
 from tenancy.query import query_int
 
 PARTNER_ACTIONS = {"enroll", "decline", "withdraw"}
+RECENT_IMPORTS = 100
 
 
 class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -42,6 +48,12 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         if self.action in PARTNER_ACTIONS:
             return (self.capability, "enrollments.decide_for_partner")
         if self.action == "invite_job":
+            return ("programs.view",)
+        if self.action == "enroll_on_behalf":
+            return ("programs.view", "enrollments.enroll_on_behalf")
+        if self.action in ("enrollment_imports", "enrollment_import"):
+            if method == "POST":
+                return ("programs.view", "enrollments.enroll_on_behalf")
             return ("programs.view",)
         return super().capabilities_for(method)
 
@@ -215,6 +227,67 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
             ip=request.META.get("REMOTE_ADDR"),
         )
         return Response(EnrollmentSerializer(enrollment).data)
+
+    @extend_schema(request=OnBehalfSerializer, responses={201: EnrollmentSerializer})
+    @action(detail=True, methods=["post"], url_path="enroll-on-behalf")
+    def enroll_on_behalf(self, request, *args, **kwargs):
+        """Enroll a partner on its behalf (vendor staff, for a program run on paper): the
+        current terms are accepted for the partner, with the reason recorded. The partner must
+        be eligible; one already enrolled is a 409 (duplicate)."""
+        program = self.get_object()
+        serializer = OnBehalfSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        enrollment = enrollment_services.enrollment_enroll_on_behalf(
+            actor=self.membership, program=program, **serializer.validated_data
+        )
+        return Response(EnrollmentSerializer(enrollment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], responses=PartnerImportSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": PartnerImportUploadSerializer},
+        responses={201: PartnerImportSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="enrollment-imports",
+        url_name="enrollment-imports",
+        parser_classes=[MultiPartParser],
+    )
+    def enrollment_imports(self, request, *args, **kwargs):
+        """GET: the program's latest enrollment imports, newest first. POST: upload a CSV of
+        partners to enroll on their behalf (columns `crm_id` or `partner_id`, and `reason`);
+        it is imported in the background: poll the import until `done` or `failed`, its
+        `errors` naming each row not enrolled."""
+        program = self.get_object()
+        if request.method == "GET":
+            jobs = selectors.enrollment_import_list_for(self.membership, program)[:RECENT_IMPORTS]
+            return Response(PartnerImportSerializer(jobs, many=True).data)
+        upload = PartnerImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        file = upload.validated_data["file"]
+        job = enrollment_imports.enrollment_import_start(
+            actor=self.membership,
+            program=program,
+            file_name=file.name,
+            data=file.read(csv_io.MAX_FILE_BYTES + 1),
+        )
+        return Response(PartnerImportSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=PartnerImportSerializer)
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="enrollment-imports/<int:import_id>",
+        url_name="enrollment-import",
+    )
+    def enrollment_import(self, request, *args, **kwargs):
+        """One enrollment import of the program, with its progress and row errors."""
+        job = selectors.access_enrollment_import(
+            self.membership, self.get_object(), self.kwargs["import_id"]
+        )
+        return Response(PartnerImportSerializer(job).data)
 
     @extend_schema(request=None, responses=EnrollmentSerializer)
     @action(detail=True, methods=["post"])

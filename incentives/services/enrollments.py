@@ -15,9 +15,10 @@ from incentives.services.programs import current_terms
 from incentives.states import ENROLLMENT_STATES, PROGRAM_STATES
 from partners.models import Partner
 from tenancy.audit import record_event
-from tenancy.errors import Conflict, NotPermitted
+from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.models import AuditEvent, Membership
 from tenancy.permissions import can, require
+from tenancy.text import clean_text
 from tenancy.transitions import is_unique_violation, lock, lock_for, move
 
 
@@ -156,6 +157,7 @@ def enrollment_accept(
         enrollment.accepted_by = actor.user
         enrollment.accepted_at = timezone.now()
         enrollment.accepted_from = ip
+        enrollment.on_behalf, enrollment.on_behalf_reason = False, ""
         enrollment.save()
         record_event(
             enrollment,
@@ -164,6 +166,93 @@ def enrollment_accept(
             changes={"status": [before, "enrolled"], "terms_version": [None, terms.version]},
             note=f"from {ip}" if ip else "",
         )
+    return enrollment
+
+
+REASON_MAX_LENGTH = 500
+
+
+def clean_on_behalf_reason(reason: object) -> str:
+    """The reason staff give for enrolling a partner on its behalf: required, one line of
+    visible text (`tenancy.text.clean_text`), at most REASON_MAX_LENGTH characters."""
+    reason = clean_text(reason, field="reason", label="The reason")  # type: ignore[arg-type]
+    if not reason:
+        raise ApplicationError(
+            "Give the reason the partner is enrolled on its behalf.", field="reason"
+        )
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ApplicationError(f"Use at most {REASON_MAX_LENGTH} characters.", field="reason")
+    return reason
+
+
+def enrollment_enroll_on_behalf(
+    *,
+    actor: Membership,
+    program: Program,
+    partner_id: int,
+    reason: str,
+    terms_version: int | None = None,
+    note: str = "",
+) -> Enrollment:
+    """Vendor staff enroll a partner in `program` on its behalf, accepting the current terms
+    for it (a program run on paper: the partner signed a form). The reason is recorded on the
+    enrollment and in its history. Eligibility and the program's state apply as for the
+    partner itself; an invitation is not needed. Under the program's lock, like every
+    enrollment insert: a partner already enrolled is a `duplicate` Conflict (409), and with
+    `terms_version` given a version published meanwhile is `stale_terms`. `note` adds to the
+    history row (the CSV import names its row)."""
+    require(actor, "enrollments.enroll_on_behalf")
+    reason = clean_on_behalf_reason(reason)
+    with transaction.atomic():
+        program = lock_for(
+            Program,
+            machine=PROGRAM_STATES,
+            action="enroll",
+            seen=program.status,
+            refusal="This program is not open for enrollment right now.",
+            pk=program.pk,
+        )
+        terms = current_terms(program)
+        if terms is not None and terms_version is not None and terms.version != terms_version:
+            raise Conflict(
+                f"Terms version {terms.version} was published since; read it first.",
+                field="terms_version",
+                code="stale_terms",
+            )
+        partner = Partner.objects.filter(pk=partner_id).select_related("tier").first()
+        if partner is None:
+            raise ApplicationError("No such partner.", field="partner_id")
+        enrollment = lock(Enrollment, program=program, partner=partner)
+        actions.check_enrollment_on_behalf(
+            actor=actor,
+            program=program,
+            partner=partner,
+            enrollment=enrollment,
+            has_terms=terms is not None,
+        )
+        return _write_on_behalf(actor, program, partner, enrollment, terms, reason, note)
+
+
+def _write_on_behalf(actor, program, partner, enrollment, terms, reason, note) -> Enrollment:
+    if enrollment is None:
+        enrollment = Enrollment(program=program, partner=partner)
+    before = enrollment.status or None
+    enrollment.status = EnrollmentStatus.ENROLLED
+    enrollment.terms = terms
+    enrollment.accepted_by = actor.user
+    enrollment.accepted_at = timezone.now()
+    enrollment.accepted_from = None
+    enrollment.automatic = False
+    enrollment.on_behalf = True
+    enrollment.on_behalf_reason = reason
+    enrollment.save()
+    record_event(
+        enrollment,
+        action="enrolled_on_behalf",
+        actor=actor.user,
+        changes={"status": [before, "enrolled"], "terms_version": [None, terms.version]},
+        note=" ".join(filter(None, [f"on behalf: {reason}", note])),
+    )
     return enrollment
 
 

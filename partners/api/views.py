@@ -1,15 +1,32 @@
 from __future__ import annotations
 
+import json
+
+from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, renderers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from partners import selectors, services
+from partners import csv_format, selectors, services
 from partners.api.filters import PartnerFilterSet
 from partners.api.serializers import PartnerSerializer, TierReorderSerializer, TierSerializer
 from tenancy.api.base import TenantViewSet
+from tenancy.query import check_query
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """Lets a client that accepts only `text/csv` reach the export; the file itself is a
+    streamed response. An error body (a refused filter) stays the usual JSON error object."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return json.dumps(data).encode("utf-8")
 
 
 class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -23,11 +40,53 @@ class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     filter_backends = [DjangoFilterBackend]
     filterset_class = PartnerFilterSet
 
+    def capabilities_for(self, method: str) -> tuple[str, ...]:
+        if self.action == "export":
+            return ("partners.view",)  # vendor staff, as the dashboard's export
+        return super().capabilities_for(method)
+
+    def perform_content_negotiation(self, request, force=False):
+        if self.action == "export" and not force:
+            # The export has two renderers, so `format` is a parameter: an unreadable value is
+            # a 400 naming it, as every parameter, rather than the negotiation's 404.
+            check_query(request.query_params)
+        return super().perform_content_negotiation(request, force=force)
+
     def list_queryset(self):
         return selectors.partner_list_for(self.membership)
 
     def get_object(self):
         return selectors.access_partner(self.membership, self.kwargs["partner_id"])
+
+    @extend_schema(
+        filters=True,
+        # The response is CSV whatever the renderer; `format` would only pick the error body's.
+        parameters=[OpenApiParameter("format", exclude=True)],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="The partners the filters select, every one, in the columns of "
+                "the CSV import (a UTF-8 byte order mark first), streamed.",
+            )
+        },
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        renderer_classes=[renderers.JSONRenderer, CSVRenderer],
+        pagination_class=None,
+    )
+    def export(self, request, *args, **kwargs):
+        """The partner list as CSV, filtered by the same parameters as the list (vendor staff);
+        the file re-imports as a no-op."""
+        partners = self.filter_queryset(self.list_queryset())
+        response = StreamingHttpResponse(
+            csv_format.partner_export_stream(self.membership.tenant_id, partners),
+            content_type="text/csv; charset=utf-8",
+        )
+        name = csv_format.export_file_name(self.membership.tenant.slug)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

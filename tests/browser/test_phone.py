@@ -13,7 +13,8 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from incentives.models import EnrollmentStatus
+from incentives.models import ENROLLMENTS_IMPORT_KIND, EnrollmentImport, EnrollmentStatus
+from partners.models import PartnerImport
 from tenancy.context import tenant_scope
 from tenancy.roles import Role
 from tests.conftest import build_world
@@ -29,6 +30,7 @@ NOT_PAGES = {
     "partner_import_template": "a CSV download",
     "partner_export": "a CSV download",
     "program_invite_progress": "a fragment the program page polls",
+    "program_enrollment_import_result": "a CSV download",
 }
 # Pages outside a tenant that people reach from the header.
 ACCOUNT_PAGES = ["home", "api_tokens"]
@@ -68,6 +70,31 @@ def _object_ids(world) -> dict[str, int]:
         "partner_id": world.partner.pk,
         "import_id": world.partner_import.pk,
     }
+
+
+def _enrollment_import_id(world) -> int:
+    """A finished enrollment import of the world's program, with a row error: the
+    `import_id` of the program's enrollment-import pages (a partner import is not found
+    there)."""
+    with tenant_scope(world.tenant):
+        job = PartnerImport.objects.create(
+            kind=ENROLLMENTS_IMPORT_KIND,
+            file_name="paper-enrollments.csv",
+            content=f"crm_id,reason\nNOPE,{LONG_NAME}\n",
+            content_sha256="0" * 64,
+            status=PartnerImport.Status.DONE,
+            total_rows=1,
+            processed_rows=1,
+            error_count=1,
+            errors=[{"row": 2, "column": "crm_id", "message": "No partner has the CRM id 'NOPE'."}],
+        )
+        EnrollmentImport.objects.create(
+            job=job,
+            program=world.program,
+            terms=world.program.terms_versions.order_by("-version").first(),
+            requested_by=world.member(Role.VENDOR_ADMIN),
+        )
+    return job.pk
 
 
 def _crowd(world) -> None:
@@ -156,13 +183,18 @@ def test_every_page_fits_a_phone(live_server, transactional_db, browser, screens
     alpha = build_world("alpha")
     _crowd(alpha)
     ids = _object_ids(alpha)
+    enrollment_import_id = _enrollment_import_id(alpha)
     staff = _sign_in(browser, live_server.url, alpha.user(Role.VENDOR_ADMIN).email)
     partner = _sign_in(browser, live_server.url, alpha.user(Role.PARTNER_ADMIN).email)
     visits = [(staff, reverse(name)) for name in ACCOUNT_PAGES]
     for name, keywords in tenant_page_routes():
         unknown = [k for k in keywords if k not in ids]
         assert not unknown, f"{name}: give _object_ids an object for {unknown}"
-        url = reverse(name, kwargs={"tenant_slug": "alpha", **{k: ids[k] for k in keywords}})
+        route_ids = ids
+        if name.startswith("program_enrollment_import"):
+            route_ids = {**ids, "import_id": enrollment_import_id}
+        kwargs = {k: route_ids[k] for k in keywords}
+        url = reverse(name, kwargs={"tenant_slug": "alpha", **kwargs})
         visits.append((partner if name.startswith("portal") else staff, url))
     too_wide, too_tall = {}, {}
     for page, url in visits:

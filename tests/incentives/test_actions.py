@@ -11,6 +11,7 @@ from incentives.models import Enrollment, Program
 from incentives.services.enrollments import (
     enrollment_accept,
     enrollment_decline,
+    enrollment_enroll_on_behalf,
     enrollment_invite,
     enrollment_withdraw,
 )
@@ -20,6 +21,7 @@ from incentives.services.programs import (
     required_partners_set,
     terms_publish,
 )
+from partners.models import Partner
 from tenancy.context import tenant_scope
 from tenancy.models import AuditEvent
 from tenancy.roles import Role
@@ -70,7 +72,15 @@ PROGRAM_PROBES = {
     "invite": lambda actor, program: enrollment_invite(
         actor=actor, program=program, partner_ids=[]
     ),
+    "enroll_on_behalf": lambda actor, program: enrollment_enroll_on_behalf(
+        actor=actor, program=program, partner_id=_not_enrolled(program).pk, reason="On paper"
+    ),
 }
+
+
+def _not_enrolled(program: Program):
+    enrolled = Enrollment.objects.filter(program=program).values("partner_id")
+    return Partner.objects.exclude(pk__in=enrolled).order_by("pk").first()
 
 
 def _program_page_actions(html: str, program: Program) -> set[str]:
@@ -83,6 +93,7 @@ def _program_page_actions(html: str, program: Program) -> set[str]:
         "publish_terms": _url("program_terms", pk),
         "set_required_partners": _url("program_required", pk),
         "invite": _url("program_invite", pk),
+        "enroll_on_behalf": 'data-testid="enroll-on-behalf"',
     }
     return {action for action, mark in marks.items() if mark in html}
 

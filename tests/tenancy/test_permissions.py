@@ -42,6 +42,7 @@ MATRIX = {
     "tiers.edit": {VA},
     "programs.view": {VA, CM, CR},
     "programs.edit": {VA, CM},
+    "enrollments.enroll_on_behalf": {VA, CM},
     "enrollments.decide_for_partner": {PA},
 }
 
