@@ -46,7 +46,7 @@ class ApiRunTally:
 
     def add(self, operation: str, status: int, phase: str) -> None:
         row = self.counts.setdefault(operation, {})
-        for key in (f"{status // 100}xx", phase):
+        for key in (f"{status // 100}xx", str(phase)):
             row[key] = row.get(key, 0) + 1
 
     def merge(self, counts: dict[str, dict[str, int]]) -> None:
@@ -64,11 +64,6 @@ class ApiRunTally:
             f"{len(self.counts)} operations, {requests} requests: "
             + ", ".join(f"{total(key)} {key}" for key in STATUSES),
             "by phase: " + ", ".join(f"{total(key)} {key}" for key in PHASES),
-        ] + [
-            f"  {op}: {row}"
-            for op, row in sorted(self.counts.items(), key=lambda kv: -kv[1].get("coverage", 0))[
-                :12
-            ]
         ]
 
 
