@@ -19,7 +19,10 @@ class TenancyConfig(AppConfig):
     verbose_name = "Tenancy"
 
     def ready(self) -> None:
-        from tenancy import checks  # noqa: F401  (registers the system checks)
+        from tenancy import (
+            checks,  # noqa: F401  (registers the system checks)
+            signals,  # noqa: F401  (connects the receivers)
+        )
 
         post_migrate.connect(_secure_tables, sender=self, dispatch_uid="tenancy.secure_tables")
 
