@@ -11,6 +11,14 @@ from django.db.models import Q
 
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage, Tier
 from tenancy.errors import ApplicationError
+from tenancy.text import clean_text
+
+# Sizes of a rule: a program's eligibility names at most MAX_VALUES values an attribute, each of
+# at most MAX_VALUE_LENGTH characters. A real rule names a handful of regions or tiers; these keep
+# a rule (and the program form that shows it as ticked boxes) small whatever a client sends.
+MAX_VALUES = 200
+MAX_VALUE_LENGTH = 100
+MAX_ID = 2**63 - 1  # a bigint
 
 # eligibility key -> (partner field, label, allowed values or None for free text)
 ATTRIBUTES: dict[str, tuple[str, str, list[str] | None]] = {
@@ -25,59 +33,90 @@ ATTRIBUTES: dict[str, tuple[str, str, list[str] | None]] = {
 
 
 def clean_eligibility(data: object) -> dict[str, list]:
-    """Validate and normalise; raises ApplicationError naming `eligibility.<key>`."""
+    """Validate and normalise a rule; raises ApplicationError naming each refused list
+    (`eligibility.regions`) or value (`eligibility.tiers[3]`) with its reason.
+
+    Each attribute is a list of at most `MAX_VALUES` values: tiers are tier ids of the tenant
+    (JSON integers: no fractions, no booleans, no text), types, stages and segments one of the
+    partner model's choices, regions, territories and countries text of at most
+    `MAX_VALUE_LENGTH` characters under the rule of `tenancy.text.clean_text` (NFC, no control,
+    invisible or reordering character); countries are two-letter codes."""
     if data in (None, ""):
         return {}
     if not isinstance(data, dict):
         raise ApplicationError(
             "Eligibility must be an object of attribute lists.", field="eligibility"
         )
-    unknown = sorted(set(data) - set(ATTRIBUTES))
+    unknown = sorted(str(key)[:40] for key in set(data) - set(ATTRIBUTES))
     if unknown:
         raise ApplicationError(
             f"Unknown eligibility attribute: {', '.join(unknown)}.", field="eligibility"
         )
     cleaned: dict[str, list] = {}
+    errors: dict[str, list[str]] = {}
     for key, values in data.items():
         field = f"eligibility.{key}"
         if values in (None, ""):
             continue
         if not isinstance(values, list):
-            raise ApplicationError("Give a list of values.", field=field)
-        _, label, allowed = ATTRIBUTES[key]
-        if key == "tiers":
-            values = _clean_tiers(values, field)
-        else:
-            values = [str(v).strip() for v in values if str(v).strip()]
-            if key == "countries":
-                values = [v.upper() for v in values]
-                bad = [v for v in values if len(v) != 2 or not v.isalpha()]
-                if bad:
-                    raise ApplicationError(
-                        f"Use two-letter country codes; not {', '.join(bad)}.", field=field
-                    )
-            if allowed is not None:
-                bad = [v for v in values if v not in allowed]
-                if bad:
-                    raise ApplicationError(
-                        f"Unknown {label}: {', '.join(bad)}. Choose from {', '.join(allowed)}.",
-                        field=field,
-                    )
+            errors[field] = ["Give a list of values."]
+            continue
+        if len(values) > MAX_VALUES:
+            errors[field] = [f"At most {MAX_VALUES} values; {len(values)} given."]
+            continue
+        clean = _clean_tiers if key == "tiers" else _clean_texts
+        values = clean(key, values, field, errors)
         if values:
             cleaned[key] = sorted(set(values))
+    if errors:
+        first_field, [first, *_] = next(iter(errors.items()))
+        raise ApplicationError(f"{first_field}: {first}", errors=errors)
     return cleaned
 
 
-def _clean_tiers(values: list, field: str) -> list[int]:
-    try:
-        ids = sorted({int(v) for v in values})
-    except (TypeError, ValueError):
-        raise ApplicationError("Tiers are given by id.", field=field) from None
-    found = set(Tier.objects.filter(pk__in=ids).values_list("pk", flat=True))
-    missing = [str(i) for i in ids if i not in found]
-    if missing:
-        raise ApplicationError(f"No such tier: {', '.join(missing)}.", field=field)
-    return ids
+def _clean_texts(key: str, values: list, field: str, errors: dict) -> list[str]:
+    _, label, allowed = ATTRIBUTES[key]
+    kept = []
+    for index, value in enumerate(values):
+        name = f"{field}[{index}]"
+        if not isinstance(value, str):
+            errors[name] = [f"Give the {label} as text."]
+            continue
+        if len(value) > MAX_VALUE_LENGTH:
+            errors[name] = [f"At most {MAX_VALUE_LENGTH} characters."]
+            continue
+        try:
+            value = clean_text(value, field=name, label=f"The {label}")
+        except ApplicationError as error:
+            errors.update(error.errors)
+            continue
+        if not value:
+            continue
+        if key == "countries":
+            value = value.upper()
+            if len(value) != 2 or not (value.isascii() and value.isalpha()):
+                errors[name] = [f"Use a two-letter country code; not {value}."]
+                continue
+        if allowed is not None and value not in allowed:
+            errors[name] = [f"Unknown {label}: {value}. Choose from {', '.join(allowed)}."]
+            continue
+        kept.append(value)
+    return kept
+
+
+def _clean_tiers(key: str, values: list, field: str, errors: dict) -> list[int]:
+    ids: dict[int, int] = {}  # tier id -> position of its first mention
+    for index, value in enumerate(values):
+        # bool is an int in Python, a float 5.7 would read as 5: only a whole JSON number is an id.
+        if type(value) is not int or not 1 <= value <= MAX_ID:
+            errors[f"{field}[{index}]"] = ["Give a tier by its id, a whole number."]
+            continue
+        ids.setdefault(value, index)
+    found = set(Tier.objects.filter(pk__in=list(ids)).values_list("pk", flat=True))
+    for tier_id, index in ids.items():
+        if tier_id not in found:
+            errors[f"{field}[{index}]"] = [f"No such tier: {tier_id}."]
+    return [tier_id for tier_id in ids if tier_id in found]
 
 
 def eligibility_q(eligibility: dict, prefix: str = "") -> Q:

@@ -162,7 +162,12 @@ def apply_program_errors(form: forms.Form, error: ApplicationError) -> None:
     field, `eligibility` on the form as a whole."""
     renamed: dict[str, list[str]] = {}
     for field, messages in error.errors.items():
-        key = field.split(".", 1)[1] if field and field.startswith("eligibility.") else None
+        # `eligibility.tiers[3]` names one value of the tiers; the form shows it on the group.
+        key = (
+            field.split(".", 1)[1].split("[", 1)[0]
+            if field and field.startswith("eligibility.")
+            else None
+        )
         name = ELIGIBILITY_FIELDS.get(key, field) if key else field
         renamed.setdefault(name, []).extend(messages)
     apply_errors(form, ApplicationError(error.message, code=error.code, errors=renamed))

@@ -72,3 +72,14 @@ def query_ints(params, name: str) -> list[int]:
             raise BadQuery(name, f"“{value[:40]}” is not a whole number.")
         ids.append(int(value))
     return ids
+
+
+def query_choice(params, name: str, choices) -> str | None:
+    """The parameter `name`, None when absent or empty; `BadQuery` when it is not one of
+    `choices` (the values a documented enum lists)."""
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    if value not in choices:
+        raise BadQuery(name, f"“{value[:40]}” is not one of {', '.join(choices)}.")
+    return value

@@ -18,9 +18,10 @@ from tenancy.roles import Role
 from tests.factories.incentives import EnrollmentFactory, ProgramFactory, ProgramTermsFactory
 from tests.factories.partners import PartnerFactory, TierFactory
 from tests.factories.tenancy import InvitationFactory, MembershipFactory, TenantFactory
-from tests.isolation.tally import Tally
+from tests.isolation.tally import ApiRunTally, Tally
 
 SWEEP_TALLY = pytest.StashKey[Tally]()
+API_RUN_TALLY = pytest.StashKey[ApiRunTally]()
 
 
 @pytest.fixture(scope="session")
@@ -182,6 +183,7 @@ def celery_worker(_worker_process):
 
 def pytest_configure(config):
     config.stash[SWEEP_TALLY] = Tally()
+    config.stash[API_RUN_TALLY] = ApiRunTally()
 
 
 @pytest.fixture
@@ -189,15 +191,23 @@ def sweep_tally(request) -> Tally:
     return request.config.stash[SWEEP_TALLY]
 
 
+@pytest.fixture
+def schemathesis_tally(request) -> ApiRunTally:
+    return request.config.stash[API_RUN_TALLY]
+
+
 def pytest_sessionfinish(session):
     if hasattr(session.config, "workeroutput"):
         session.config.workeroutput["sweep_tally"] = session.config.stash[SWEEP_TALLY].counts
+        session.config.workeroutput["api_run_tally"] = session.config.stash[API_RUN_TALLY].counts
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
     counts = getattr(node, "workeroutput", {}).get("sweep_tally", {})
     node.config.stash[SWEEP_TALLY].merge(counts)
+    api_counts = getattr(node, "workeroutput", {}).get("api_run_tally", {})
+    node.config.stash[API_RUN_TALLY].merge(api_counts)
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -205,4 +215,9 @@ def pytest_terminal_summary(terminalreporter, config):
     if tally.counts:
         terminalreporter.section("isolation sweep: tenant A's ids tried in bodies and queries")
         for line in tally.lines():
+            terminalreporter.write_line(line)
+    api_run = config.stash[API_RUN_TALLY]
+    if api_run.counts:
+        terminalreporter.section("schemathesis: the API against its OpenAPI schema")
+        for line in api_run.lines():
             terminalreporter.write_line(line)

@@ -4,6 +4,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from incentives.eligibility import ATTRIBUTES, MAX_VALUE_LENGTH, MAX_VALUES
 from incentives.models import (
     Enrollment,
     EnrollmentMode,
@@ -24,11 +25,44 @@ class FiguresSerializer(serializers.Serializer):
     required_rate = serializers.FloatField(allow_null=True, help_text="null: nothing required")
 
 
+def _eligibility_schema() -> dict:
+    """The shape `incentives.eligibility.clean_eligibility` accepts and stores."""
+    properties = {}
+    for key, (_, label, allowed) in ATTRIBUTES.items():
+        if key == "tiers":
+            item = {"type": "integer", "minimum": 1, "description": "A tier id."}
+        else:
+            item = {"type": "string", "maxLength": MAX_VALUE_LENGTH}
+            if allowed is not None:
+                item["enum"] = list(allowed)
+        if key == "countries":
+            item["description"] = "A two-letter country code."
+        properties[key] = {
+            "type": "array",
+            "items": item,
+            "maxItems": MAX_VALUES,
+            "nullable": True,
+            "description": f"The {label}s a partner may have; empty or absent: any.",
+        }
+    return {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "description": "Which active partners are eligible: for every attribute given, the "
+        "partner's value is one of the list.",
+    }
+
+
+@extend_schema_field(_eligibility_schema())
+class EligibilityField(serializers.JSONField):
+    """A program's eligibility; `clean_eligibility` (in the service) validates it."""
+
+
 class ProgramSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=ProgramKind.choices)
     enrollment_mode = serializers.ChoiceField(choices=EnrollmentMode.choices, required=False)
     budget = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
-    eligibility = serializers.JSONField(required=False)
+    eligibility = EligibilityField(required=False)
     current_terms_version = serializers.IntegerField(read_only=True, allow_null=True)
     figures = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField()

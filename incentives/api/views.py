@@ -21,6 +21,7 @@ from incentives.api.serializers import (
     TermsSerializer,
     TransitionSerializer,
 )
+from incentives.models import EnrollmentStatus, ProgramKind, ProgramStatus
 from incentives.services import enrollment_imports
 from incentives.services import enrollments as enrollment_services
 from incentives.services import invite_jobs as invite_job_services
@@ -29,7 +30,7 @@ from partners import csv_io
 from partners.api.imports import PartnerImportSerializer, PartnerImportUploadSerializer
 from tenancy.api.base import TenantViewSet
 from tenancy.permissions import can, is_partner_person
-from tenancy.query import query_int
+from tenancy.query import query_choice, query_int
 
 PARTNER_ACTIONS = {"enroll", "decline", "withdraw"}
 RECENT_IMPORTS = 100
@@ -43,6 +44,7 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     write_capability = "programs.edit"
     serializer_class = ProgramSerializer
     lookup_url_kwarg = "program_id"
+    filter_backends: list = []  # `list` reads its documented parameters itself
 
     def capabilities_for(self, method: str) -> tuple[str, ...]:
         if self.action in PARTNER_ACTIONS:
@@ -61,8 +63,8 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         params = self.request.query_params
         return selectors.program_list_for(
             self.membership,
-            status=params.get("status"),
-            kind=params.get("kind"),
+            status=query_choice(params, "status", ProgramStatus.values),
+            kind=query_choice(params, "kind", ProgramKind.values),
             search=params.get("q", ""),
         ).annotate(current_terms_version=Max("terms_versions__version"))
 
@@ -108,8 +110,8 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str, enum=["draft", "active", "paused", "closed"]),
-            OpenApiParameter("kind", str, enum=["spiff", "rebate", "points", "behaviour", "mdf"]),
+            OpenApiParameter("status", str, enum=ProgramStatus.values),
+            OpenApiParameter("kind", str, enum=ProgramKind.values),
             OpenApiParameter("q", str, description="Search in the name."),
         ]
     )
@@ -153,7 +155,7 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         return self.retrieve(request, *args, **kwargs)
 
     @extend_schema(methods=["GET"], responses=TermsSerializer(many=True))
-    @extend_schema(methods=["POST"], request=TermsSerializer, responses=TermsSerializer)
+    @extend_schema(methods=["POST"], request=TermsSerializer, responses={201: TermsSerializer})
     @action(detail=True, methods=["get", "post"])
     def terms(self, request, *args, **kwargs):
         """GET: every terms version, newest first. POST: publish a new version."""
@@ -310,9 +312,7 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     list=extend_schema(
         parameters=[
             OpenApiParameter("program", int),
-            OpenApiParameter(
-                "status", str, enum=["invited", "enrolled", "reaccept", "declined", "withdrawn"]
-            ),
+            OpenApiParameter("status", str, enum=EnrollmentStatus.values),
             OpenApiParameter("partner", int),
         ]
     )
@@ -326,7 +326,8 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     def list_queryset(self):
         params = self.request.query_params
-        queryset = selectors.enrollment_list_for(self.membership, status=params.get("status"))
+        status = query_choice(params, "status", EnrollmentStatus.values)
+        queryset = selectors.enrollment_list_for(self.membership, status=status)
         for name in ("program", "partner"):
             value = query_int(params, name)
             if value is not None:

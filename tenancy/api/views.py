@@ -108,7 +108,7 @@ class InvitationViewSet(
         invitation = services.invitation_create(actor=self.membership, **serializer.validated_data)
         return Response(self.get_serializer(invitation).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=InvitationSerializer)
+    @extend_schema(request=None, responses={200: InvitationSerializer})
     def destroy(self, request, *args, **kwargs):
         invitation = services.invitation_revoke(actor=self.membership, invitation=self.get_object())
         return Response(self.get_serializer(invitation).data)

@@ -78,10 +78,10 @@ def test_attributes_combine_with_and(alpha):
 @pytest.mark.parametrize(
     ("rule", "field"),
     [
-        ({"types": ["wizard"]}, "eligibility.types"),
-        ({"countries": ["Germany"]}, "eligibility.countries"),
+        ({"types": ["wizard"]}, "eligibility.types[0]"),
+        ({"countries": ["Germany"]}, "eligibility.countries[0]"),
         ({"stages": "new"}, "eligibility.stages"),
-        ({"tiers": [999999]}, "eligibility.tiers"),
+        ({"tiers": [999999]}, "eligibility.tiers[0]"),
         ({"colours": ["red"]}, "eligibility"),
     ],
 )

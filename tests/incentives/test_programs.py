@@ -63,7 +63,7 @@ def test_create_takes_tenant_currency_and_decimal_budget(alpha):
         ({"ends_on": date(2026, 1, 1)}, "ends_on"),
         ({"currency": "euro"}, "currency"),
         ({"claim_window_days": -3}, "claim_window_days"),
-        ({"eligibility": {"types": ["wizard"]}}, "eligibility.types"),
+        ({"eligibility": {"types": ["wizard"]}}, "eligibility.types[0]"),
     ],
 )
 def test_bad_input_names_the_field_and_writes_nothing(alpha, changes, field):

@@ -32,3 +32,40 @@ class Tally:
             row = self.counts[role]
             lines.append(f"{role:<18}" + "".join(f"{row.get(c, 0):>15}" for c in columns))
         return lines
+
+
+# --- the Schemathesis run's requests per operation and status -----------------------------------
+
+
+@dataclass
+class ApiRunTally:
+    """Requests the schema test made: per operation, per status class (2xx, 4xx, 5xx) and per
+    Schemathesis phase (examples, coverage, fuzzing)."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, operation: str, status: int, phase: str) -> None:
+        row = self.counts.setdefault(operation, {})
+        for key in (f"{status // 100}xx", str(phase)):
+            row[key] = row.get(key, 0) + 1
+
+    def merge(self, counts: dict[str, dict[str, int]]) -> None:
+        for operation, row in counts.items():
+            mine = self.counts.setdefault(operation, {})
+            for key, value in row.items():
+                mine[key] = mine.get(key, 0) + value
+
+    def lines(self) -> list[str]:
+        def total(key: str) -> int:
+            return sum(row.get(key, 0) for row in self.counts.values())
+
+        requests = sum(total(key) for key in STATUSES)
+        return [
+            f"{len(self.counts)} operations, {requests} requests: "
+            + ", ".join(f"{total(key)} {key}" for key in STATUSES),
+            "by phase: " + ", ".join(f"{total(key)} {key}" for key in PHASES),
+        ]
+
+
+STATUSES = ["2xx", "3xx", "4xx", "5xx"]
+PHASES = ["examples", "coverage", "fuzzing", "stateful"]
