@@ -11,6 +11,11 @@ short transaction together with the import's counters and the position of the ne
 the progress page sees it move. A run stops taking chunks after `BULK_TASK_SECONDS` and queues
 its continuation on commit, which seeks straight to the committed position; a re-delivered
 message is harmless for the same reason: it finds the rows it would redo already counted.
+
+Each chunk also commits the import's heartbeat. When the worker dies mid-chunk (its transaction
+rolls back whole) or the message carrying the run is lost (a Redis restarted empty), the
+heartbeat stops; the sweeper (`partners.tasks.partner_imports_sweep_task`) queues the import
+again and the run goes on from the last committed chunk: every row is imported exactly once.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -47,12 +53,12 @@ from tenancy.errors import ApplicationError
 from tenancy.events import publish_many
 from tenancy.models import AuditEvent, Membership
 from tenancy.permissions import STAFF_ROLES, require
-from tenancy.tasking import enqueue_on_commit
+from tenancy.tasking import enqueue_on_commit, heartbeat
 from tenancy.transitions import lock
 
 MAX_LENGTHS = {"external_id": 100, "name": 200, "region": 60, "territory": 100}
 MAX_FILE_BYTES = 10 * 1024 * 1024
-CHUNK_ROWS = 500
+CHUNK_ROWS = settings.PARTNER_IMPORT_CHUNK_ROWS
 MAX_STORED_ERRORS = 1000
 # The states no action leaves: done and failed.
 FINISHED = tuple(s for s in PartnerImport.Status.values if not IMPORT_STATES.actions_from(s))
@@ -70,6 +76,7 @@ _PROGRESS_FIELDS = [
     "next_offset",
     "next_row",
     "repeated_ids",
+    "heartbeat_at",
 ]
 # Upload
 
@@ -334,6 +341,7 @@ def partner_import_run(*, import_id: int, seconds: float = 0) -> PartnerImport |
             if more and time.monotonic() >= deadline:
                 _queue_run(job)
                 more = False
+            heartbeat(job)
             job.save(update_fields=_PROGRESS_FIELDS)  # not `content`: megabytes rewritten
         if not more:
             return job

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from tenancy.models import TenantOwned
+from tenancy.models import BulkJob, TenantOwned
 
 
 class PartnerType(models.TextChoices):
@@ -125,7 +125,7 @@ class Partner(TenantOwned):
         return self.name
 
 
-class PartnerImport(TenantOwned):
+class PartnerImport(BulkJob):
     """One upload of a CRM export: processed by a worker, row by row, upserting on the CRM id.
     Good rows are kept whatever happens to bad ones; `errors` lists each bad row's number,
     column and reason."""
@@ -170,7 +170,15 @@ class PartnerImport(TenantOwned):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "status", "created_at"])]
+        indexes = [
+            models.Index(fields=["tenant", "status", "created_at"]),
+            # The sweeper's question, over every tenant: which unfinished imports went quiet.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=models.Q(status__in=["pending", "running"]),
+                name="partners_import_alive_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.status})"

@@ -215,7 +215,8 @@ def test_sweeper_requeues_jobs_whose_message_was_lost(worlds, monkeypatch):
     fresh = _start(bravo, _program(bravo))
     with tenant_scope(alpha.tenant):
         InviteJob.objects.filter(pk=lost.pk).update(
-            created_at=timezone.now() - timedelta(minutes=10)
+            created_at=timezone.now() - timedelta(minutes=10),
+            heartbeat_at=timezone.now() - timedelta(minutes=10),
         )
     sent.clear()  # the messages of the two starts (committed at once: no transaction is open)
     assert invite_jobs_sweep_task() == 1
