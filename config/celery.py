@@ -21,7 +21,10 @@ app.autodiscover_tasks()
 
 def _register_schedules(sender: Celery, **kwargs) -> None:
     """Periodic tasks are declared here, in code; django-celery-beat's DatabaseScheduler copies
-    them into its tables when beat starts."""
+    them into its tables when beat starts. The bulk jobs' sweepers run every
+    `BULK_SWEEP_SECONDS` (DEVELOPERS.md, "Crash recovery")."""
+    from django.conf import settings
+
     sender.conf.beat_schedule = {
         "invitations-sweep": {
             "task": "tenancy.tasks.invitations_sweep_task",
@@ -37,7 +40,7 @@ def _register_schedules(sender: Celery, **kwargs) -> None:
         },
         "partner-imports-sweep": {
             "task": "partners.tasks.partner_imports_sweep_task",
-            "schedule": 300.0,
+            "schedule": settings.BULK_SWEEP_SECONDS,
         },
         "auto-enroll-requests-sweep": {
             "task": "incentives.tasks.auto_enroll_requests_sweep_task",
@@ -45,7 +48,7 @@ def _register_schedules(sender: Celery, **kwargs) -> None:
         },
         "invite-jobs-sweep": {
             "task": "incentives.tasks.invite_jobs_sweep_task",
-            "schedule": 300.0,
+            "schedule": settings.BULK_SWEEP_SECONDS,
         },
         "programs-auto-enroll-nightly": {
             "task": "incentives.tasks.programs_auto_enroll_sweep_task",

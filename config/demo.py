@@ -5,7 +5,9 @@ virtualenv: PostgreSQL and Redis come as Python packages, listen on Unix sockets
 everything in the project's `.demo/` folder (database cluster, Redis snapshot, logs, temporary
 files). The first run creates the database, migrates and seeds it; later runs reuse the data and
 start in seconds. The web server, a Celery worker and Celery beat then run until Ctrl-C (or
-SIGTERM), which stops them and both servers cleanly.
+SIGTERM), which stops them and both servers cleanly. A worker or beat that dies (its Redis
+restarted under it, an out-of-memory kill) is started again and the demo carries on; one that
+keeps dying, or the web server dying, ends the demo with the tail of its log.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ UNSCOPED_ROLE = "uplift_unscoped"
 QUEUES = ",".join(tasking.QUEUES)
 STARTUP_TIMEOUT = 90
 STOP_TIMEOUT = 15
+# Services started again when they exit; the web server's exit ends the demo (its port, its
+# output are what the person at the terminal watches). More than MAX_RESTARTS restarts of one
+# service within RESTART_WINDOW seconds is a crash loop, which ends the demo too.
+RESTARTABLE = ("worker", "beat")
+MAX_RESTARTS = 5
+RESTART_WINDOW = 300.0
 
 # The accounts `manage.py seed_demo` creates, all with the same password.
 DEMO_PASSWORD = "uplift-demo"  # noqa: S105  (published in the banner on purpose)
@@ -273,7 +281,21 @@ def service_commands() -> dict[str, list[str]]:
     celery = [sys.executable, "-m", "celery", "-A", "config"]
     return {
         "web": manage("runserver", f"{HOST}:{PORT}", "--noreload"),
-        "worker": [*celery, "worker", "-Q", QUEUES, "--concurrency", "2", "-l", "info"],
+        # One worker: gossip, mingle and the worker heartbeat only talk to other workers, and
+        # their reconnection after a Redis restart is what failed.
+        "worker": [
+            *celery,
+            "worker",
+            "-Q",
+            QUEUES,
+            "--concurrency",
+            "2",
+            "-l",
+            "info",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
         "beat": [
             *celery,
             "beat",
@@ -285,31 +307,59 @@ def service_commands() -> dict[str, list[str]]:
     }
 
 
-def start_services(env: dict[str, str]) -> dict[str, subprocess.Popen]:
-    """Starts the web server, the worker and beat, each logging to `.demo/logs/<name>.log`, each
-    in its own process group: Ctrl-C reaches this process only, which then stops them in order."""
-    services = {}
-    for name, command in service_commands().items():
-        with open(LOG_DIR / f"{name}.log", "w") as log:
-            services[name] = subprocess.Popen(  # noqa: S603  (a fixed command of this project)
-                command,
+class Services(dict):
+    """The running services by name, and what it takes to start one again: the environment and
+    the times each was restarted."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__()
+        self.env = env
+        self.restarts: dict[str, list[float]] = {}
+
+    def start(self, name: str, *, append: bool = False) -> subprocess.Popen:
+        with open(LOG_DIR / f"{name}.log", "a" if append else "w") as log:
+            self[name] = subprocess.Popen(  # noqa: S603  (a fixed command of this project)
+                service_commands()[name],
                 cwd=ROOT,
-                env=env,
+                env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 process_group=0,
                 preexec_fn=die_with_parent,
             )
+        return self[name]
+
+
+def start_services(env: dict[str, str]) -> Services:
+    """Starts the web server, the worker and beat, each logging to `.demo/logs/<name>.log`, each
+    in its own process group: Ctrl-C reaches this process only, which then stops them in order."""
+    services = Services(env)
+    for name in service_commands():
+        services.start(name)
     return services
 
 
-def check_services(services: dict[str, subprocess.Popen]) -> None:
-    for name, process in services.items():
-        if process.poll() is not None:
-            raise DemoFailed(
-                f"The {name} process exited ({process.returncode}); see {log_path(name)}:\n"
-                + tail(LOG_DIR / f"{name}.log")
-            )
+def check_services(services: Services) -> None:
+    """Starts again a worker or beat that has exited, appending to its log; raises DemoFailed
+    when the web server has exited or a service keeps dying."""
+    for name, process in list(services.items()):
+        if process.poll() is None:
+            continue
+        exited = (
+            f"The {name} process exited ({process.returncode}); see {log_path(name)}:\n"
+            + tail(LOG_DIR / f"{name}.log")
+        )
+        if name not in RESTARTABLE:
+            raise DemoFailed(exited)
+        now = time.monotonic()
+        recent = [t for t in services.restarts.get(name, []) if now - t < RESTART_WINDOW]
+        if len(recent) >= MAX_RESTARTS:
+            raise DemoFailed(f"{exited}\nIt exited {len(recent) + 1} times in a row; stopping.")
+        services.restarts[name] = [*recent, now]
+        say(f"  the {name} exited ({process.returncode}); starting it again (see {log_path(name)})")
+        with contextlib.suppress(OSError), open(LOG_DIR / f"{name}.log", "a") as log:
+            log.write(f"\n--- exited ({process.returncode}); started again by the demo ---\n")
+        services.start(name, append=True)
 
 
 def log_path(name: str) -> str:
@@ -379,8 +429,8 @@ def print_banner(seconds: float) -> None:
     )
 
 
-def wait_forever(services: dict[str, subprocess.Popen]) -> None:
-    """Returns only by Ctrl-C or SIGTERM; a service that exits on its own ends the demo."""
+def wait_forever(services: Services) -> None:
+    """Returns only by Ctrl-C or SIGTERM, or by DemoFailed (see `check_services`)."""
     while True:
         check_services(services)
         time.sleep(1)

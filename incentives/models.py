@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tenancy.models import TenantOwned
+from tenancy.models import BulkJob, TenantOwned
 
 
 class ProgramKind(models.TextChoices):
@@ -192,7 +192,7 @@ class AutoEnrollRequest(TenantOwned):
         return f"re-sync of {self.program_id} requested {self.requested_at:%Y-%m-%d %H:%M}"
 
 
-class InviteJob(TenantOwned):
+class InviteJob(BulkJob):
     """Invitations to every eligible partner of a program, sent by a bulk task in chunks of
     partners (in id order, `next_partner_id` being where the next chunk starts), each chunk
     committed with the counters so the program page can show the progress."""
@@ -234,6 +234,12 @@ class InviteJob(TenantOwned):
         indexes = [
             models.Index(fields=["tenant", "program", "created_at"]),
             models.Index(fields=["tenant", "status", "created_at"]),
+            # The sweeper's question, over every tenant: which unfinished jobs went quiet.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=models.Q(status__in=["pending", "running"]),
+                name="incentives_invitejob_alive_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
-from django.db.models import Q
-from django.utils import timezone
 
 from incentives.models import InviteJob
 from incentives.services.enrollments import auto_enroll
@@ -16,7 +12,7 @@ from incentives.services.invite_jobs import invite_job_run
 from incentives.services.resyncs import auto_enroll_request_taken, stale_auto_enroll_requests
 from tenancy.context import all_tenants
 from tenancy.models import Tenant
-from tenancy.tasking import tenant_task
+from tenancy.tasking import requeue_stale_jobs, tenant_task
 
 
 @tenant_task(queue="bulk")
@@ -66,15 +62,13 @@ def invite_job_run_task(*, job_id: int) -> None:
 
 @shared_task(name="incentives.tasks.invite_jobs_sweep_task", uplift_queue="bulk")
 def invite_jobs_sweep_task() -> int:
-    """Re-queue invitation jobs whose message was lost: pending for minutes, or running for an
-    hour. A fan-out job: it reads every tenant's jobs. A job still going is not disturbed, as
-    each chunk starts where the job's row lock says the last one ended."""
-    now = timezone.now()
-    stuck = Q(status=InviteJob.Status.PENDING, created_at__lt=now - timedelta(minutes=5)) | Q(
-        status=InviteJob.Status.RUNNING, started_at__lt=now - timedelta(hours=1)
+    """Re-queue invitation jobs not finished whose heartbeat has stopped for
+    `BULK_STALE_SECONDS`: the worker running one died, or its message was lost. Each goes on
+    from its committed cursor. Beat runs it every `BULK_SWEEP_SECONDS`."""
+    return requeue_stale_jobs(
+        InviteJob,
+        task=invite_job_run_task,
+        id_kwarg="job_id",
+        statuses=[InviteJob.Status.PENDING, InviteJob.Status.RUNNING],
+        reason="fan-out: invitation jobs whose worker or message was lost",
     )
-    with all_tenants(reason="fan-out: invitation jobs whose message was lost"):
-        found = list(InviteJob.objects.filter(stuck).values_list("tenant_id", "pk")[:1000])
-    for tenant_id, job_id in found:
-        invite_job_run_task.apply_async(kwargs={"tenant_id": tenant_id, "job_id": job_id})
-    return len(found)

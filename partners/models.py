@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from tenancy.models import TenantOwned
+from tenancy.models import BulkJob, TenantOwned
 
 
 class PartnerType(models.TextChoices):
@@ -128,7 +128,7 @@ class Partner(TenantOwned):
 PARTNERS_KIND = "partners"
 
 
-class PartnerImport(TenantOwned):
+class PartnerImport(BulkJob):
     """One upload of a CRM export: processed by a worker, row by row, upserting on the CRM id.
     Good rows are kept whatever happens to bad ones; `errors` lists each bad row's number,
     column and reason."""
@@ -180,6 +180,12 @@ class PartnerImport(TenantOwned):
         indexes = [
             models.Index(fields=["tenant", "status", "created_at"]),
             models.Index(fields=["tenant", "kind", "created_at"]),
+            # The sweeper's question, over every tenant: which unfinished imports went quiet.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=models.Q(status__in=["pending", "running"]),
+                name="partners_import_alive_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -170,6 +170,21 @@ class TenantOwned(models.Model):
             )
 
 
+class BulkJob(TenantOwned):
+    """Base of a job that a bulk task works through in chunks (a partner import, invitations to
+    everyone eligible). Its `heartbeat_at` is written with every committed chunk
+    (`tenancy.tasking.heartbeat`); a job not finished whose heartbeat has gone stale is queued
+    again by its sweeper (`tenancy.tasking.requeue_stale_jobs`). A subclass has a `status`."""
+
+    heartbeat_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="Last sign of life: created, a chunk committed, a message queued.",
+    )
+
+    class Meta:
+        abstract = True
+
+
 class Membership(TenantOwned):
     """A user's place in a tenant: one role, and for partner roles the partner company."""
 

@@ -254,7 +254,11 @@ SPECTACULAR_SETTINGS = {
 # Background work (DESIGN.md §5).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A message taken by a worker that dies (main process killed, machine lost) goes back to its
+# queue this long after it was delivered. Longer than any task may hold it (the hard time limit
+# and the longest countdown, AUTO_ENROLL_COALESCE_SECONDS); a bulk job's own sweeper re-queues
+# it sooner (BULK_STALE_SECONDS). DEVELOPERS.md, "Crash recovery", has the arithmetic.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -274,6 +278,14 @@ CELERY_TIMEZONE = "UTC"
 # A bulk task (import, invitations to everyone) stops taking new chunks after this long and
 # queues its continuation: far below the soft time limit, so no run is ever killed mid-chunk.
 BULK_TASK_SECONDS = float(env("BULK_TASK_SECONDS", "60"))
+# Every committed chunk of a bulk job (a partner import, invitations to everyone) records a
+# heartbeat. A job pending or running whose heartbeat is older than BULK_STALE_SECONDS has lost
+# its worker or its message; its sweeper, every BULK_SWEEP_SECONDS, queues it again, and it goes
+# on from its last committed chunk (tenancy.tasking.requeue_stale_jobs).
+BULK_STALE_SECONDS = float(env("BULK_STALE_SECONDS", "180"))
+BULK_SWEEP_SECONDS = float(env("BULK_SWEEP_SECONDS", "60"))
+# Rows of a partner import committed together (one transaction, one heartbeat).
+PARTNER_IMPORT_CHUNK_ROWS = int(env("PARTNER_IMPORT_CHUNK_ROWS", "500"))
 # Measured: closing the connection around every task costs 5x in throughput.
 CELERY_DB_REUSE_MAX = 1000
 # Partner changes within this many seconds of the first come to one automatic-enrollment re-sync

@@ -3,7 +3,9 @@
 order, a chunk a transaction, inviting each chunk with `enrollment_invite` and committing the
 job's counters and the id where the next chunk starts. After `BULK_TASK_SECONDS` it queues its
 continuation on commit. A redelivered message starts where the committed cursor says, and a
-partner already invited or enrolled is skipped, never an error."""
+partner already invited or enrolled is skipped, never an error. Each chunk commits the job's
+heartbeat too: the sweeper queues again a job whose heartbeat has stopped (a worker killed, a
+message lost with its broker)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from partners.models import Partner
 from tenancy.errors import ApplicationError
 from tenancy.models import Membership
 from tenancy.permissions import require
-from tenancy.tasking import enqueue_on_commit
+from tenancy.tasking import enqueue_on_commit, heartbeat
 from tenancy.transitions import lock_for
 
 CHUNK_PARTNERS = 500
@@ -36,6 +38,7 @@ _PROGRESS_FIELDS = [
     "error_count",
     "errors",
     "next_partner_id",
+    "heartbeat_at",
 ]
 
 
@@ -101,6 +104,7 @@ def invite_job_run(*, job_id: int, seconds: float = 0) -> InviteJob | None:
             if more and time.monotonic() >= deadline:
                 _queue_run(job)
                 more = False
+            heartbeat(job)
             job.save(update_fields=_PROGRESS_FIELDS)
         if not more:
             return job

@@ -215,13 +215,66 @@ def test_sweeper_requeues_jobs_whose_message_was_lost(worlds, monkeypatch):
     fresh = _start(bravo, _program(bravo))
     with tenant_scope(alpha.tenant):
         InviteJob.objects.filter(pk=lost.pk).update(
-            created_at=timezone.now() - timedelta(minutes=10)
+            created_at=timezone.now() - timedelta(minutes=10),
+            heartbeat_at=timezone.now() - timedelta(minutes=10),
         )
     sent.clear()  # the messages of the two starts (committed at once: no transaction is open)
     assert invite_jobs_sweep_task() == 1
     assert sent == [{"tenant_id": alpha.tenant.pk, "job_id": lost.pk}]
     assert fresh.pk not in [kwargs["job_id"] for kwargs in sent]
     assert invite_job_run_task.uplift_queue == invite_jobs_sweep_task.uplift_queue == "bulk"
+    sent.clear()
+    assert invite_jobs_sweep_task() == 0  # its heartbeat moved on: one message a threshold
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
+def test_sweeper_requeues_a_running_job_whose_heartbeat_stopped_and_not_a_long_live_one(
+    worlds, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from incentives.tasks import invite_job_run_task, invite_jobs_sweep_task
+
+    alpha, bravo = worlds
+    sent = []
+    monkeypatch.setattr(invite_job_run_task, "apply_async", lambda kwargs: sent.append(kwargs))
+    killed = _start(alpha, _program(alpha))
+    alive = _start(bravo, _program(bravo))
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.BULK_STALE_SECONDS + 5)
+    with tenant_scope(alpha.tenant):
+        InviteJob.objects.filter(pk=killed.pk).update(
+            status="running", started_at=stale, heartbeat_at=stale
+        )
+    with tenant_scope(bravo.tenant):
+        InviteJob.objects.filter(pk=alive.pk).update(
+            status="running", started_at=now - timedelta(hours=2), heartbeat_at=now
+        )
+    sent.clear()
+    assert invite_jobs_sweep_task() == 1
+    assert sent == [{"tenant_id": alpha.tenant.pk, "job_id": killed.pk}]
+
+
+def test_each_committed_chunk_of_invitations_moves_the_heartbeat(worlds, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    alpha, _ = worlds
+    monkeypatch.setattr(invite_jobs, "CHUNK_PARTNERS", 2)
+    monkeypatch.setattr(invite_jobs, "enqueue_on_commit", lambda task, **kw: None)
+    program = _program(alpha)
+    _msps(alpha, 3)
+    job = _start(alpha, program)
+    long_ago = timezone.now() - timedelta(hours=1)
+    with tenant_scope(alpha.tenant):
+        InviteJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago)
+        job = invite_job_run(job_id=job.pk)
+        assert job.status == "running"
+        assert InviteJob.objects.get(pk=job.pk).heartbeat_at > long_ago + timedelta(minutes=59)
 
 
 @pytest.mark.worker

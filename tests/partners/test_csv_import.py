@@ -721,7 +721,8 @@ def test_sweeper_requeues_imports_whose_message_was_lost(worlds, monkeypatch):
     fresh = start(bravo, rows(1))
     with tenant_scope(alpha.tenant):
         PartnerImport.objects.filter(pk=lost.pk).update(
-            created_at=timezone.now() - timedelta(minutes=10)
+            created_at=timezone.now() - timedelta(minutes=10),
+            heartbeat_at=timezone.now() - timedelta(minutes=10),
         )
     sent.clear()  # the messages of the two starts (committed at once: no transaction is open)
     assert partner_imports_sweep_task() == 1
