@@ -442,7 +442,8 @@ def test_the_partner_import_sweeper_requeues_an_enrollment_import_whose_message_
     lost = start(alpha, program, "crm_id,reason\nX,Y\n")
     with tenant_scope(alpha.tenant):
         PartnerImport.objects.filter(pk=lost.pk).update(
-            created_at=timezone.now() - timedelta(minutes=10)
+            created_at=timezone.now() - timedelta(minutes=10),
+            heartbeat_at=timezone.now() - timedelta(minutes=10),
         )
     sent.clear()
     assert partner_imports_sweep_task() == 1
