@@ -20,6 +20,9 @@ class TenancyConfig(AppConfig):
 
     def ready(self) -> None:
         from tenancy import checks  # noqa: F401  (registers the system checks)
+        from tenancy.signals import connect as connect_signals
+
+        connect_signals()
 
         post_migrate.connect(_secure_tables, sender=self, dispatch_uid="tenancy.secure_tables")
 

@@ -29,6 +29,13 @@ class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     def get_object(self):
         return selectors.access_partner(self.membership, self.kwargs["partner_id"])
 
+    def list(self, request, *args, **kwargs):
+        """The page as plain rows (`PartnerSerializer.rows`): what the serializer would write,
+        without a model instance and a field object a value."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset.values(*PartnerSerializer.ROW_VALUES))
+        return self.get_paginated_response(PartnerSerializer.rows(page, self.membership))
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
