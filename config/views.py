@@ -7,6 +7,7 @@ from django.views.generic import TemplateView
 
 from partners.selectors import partner_list_for
 from tenancy import selectors
+from tenancy.api.pagination import list_count
 from tenancy.permissions import is_partner_person
 from tenancy.web import TenantPageMixin
 
@@ -26,6 +27,7 @@ class DashboardView(TenantPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(selectors.member_counts())
-        context["partner_count"] = partner_list_for(self.membership).count()
+        # Exact up to 1,000 partners, then counted once and cached (`list_count`).
+        context["partner_count"] = list_count(partner_list_for(self.membership))
         context["pending_invitations"] = selectors.invitation_list_for(self.membership).count()
         return context

@@ -63,7 +63,7 @@ class ProgramListView(TenantPageMixin, TemplateView):
             self.membership, status=status or None, kind=kind or None, search=search
         )
         page = Paginator(programs, 25).get_page(params.get("page"))
-        figures = selectors.program_figures(list(page.object_list))
+        figures = selectors.program_list_figures(list(page.object_list))
         context.update(
             page=page,
             rows=[(program, figures[program.pk]) for program in page.object_list],

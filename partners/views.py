@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import QueryDict
 from django.shortcuts import redirect
@@ -18,6 +17,7 @@ from partners.actions import partner_actions_for
 from partners.forms import PartnerForm, TierForm, TierMoveForm, partner_initial
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage
 from partners.panels import HISTORY_LIMIT, PartnerPanel, panels_for
+from tenancy.api.pagination import ListPaginator
 from tenancy.audit import action_label, history_of
 from tenancy.errors import ApplicationError
 from tenancy.forms import apply_errors
@@ -59,13 +59,19 @@ def sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
 
 
 def filter_options(membership: Membership) -> dict[str, list]:
-    """The choices of the filter form: one query each for tiers, regions, territories,
-    countries and channel managers."""
+    """The choices of the filter form: one query each for tiers and channel managers; the
+    regions, territories and countries in use from the cache (`selectors.filter_values`)."""
+    known = selectors.filter_values()
     return {
         "tiers": list(selectors.tier_list()),
-        "regions": selectors.distinct_values("region"),
-        "territories": selectors.distinct_values("territory"),
-        "countries": selectors.distinct_values("country"),
+        **{
+            plural: values
+            for plural, values in zip(
+                ("regions", "territories", "countries"),
+                (known[name] for name in selectors.FILTER_FIELDS),
+                strict=True,
+            )
+        },
         "managers": list(staff_of(membership)),
         "types": PartnerType.choices,
         "stages": Stage.choices,
@@ -87,7 +93,7 @@ class PartnerListView(TenantPageMixin, TemplateView):
         filters = selectors.PartnerFilters.from_query(params, me=self.membership)
         partners = selectors.partner_list_for(self.membership, filters)
         context.update(
-            page=Paginator(partners, PAGE_SIZE).get_page(params.get("page")),
+            page=ListPaginator(partners, PAGE_SIZE).get_page(params.get("page")),
             filters=filters,
             mine=bool(params.get("mine")),
             query=query_without(params, "page"),

@@ -62,8 +62,11 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         return program
 
     def _figures(self, programs) -> dict:
+        """Stored figures on the list, live ones for one program."""
         if is_partner_person(self.membership):
             return {}
+        if self.action == "list":
+            return selectors.program_list_figures(list(programs))
         return selectors.program_figures(list(programs))
 
     def _actions(self, programs) -> dict[int, frozenset[str]]:
