@@ -50,11 +50,26 @@ def list_count(queryset) -> int:
 
 
 class ListPaginator(Paginator):
-    """Django's paginator with `list_count` for its count."""
+    """Django's paginator with `list_count` for its count. The first page is read before the
+    count: when it is not full it is the whole list, and its length is the count (a search
+    that matches a few rows is then one statement, not two scans)."""
 
     @cached_property
     def count(self) -> int:
         return list_count(self.object_list)
+
+    def page(self, number):
+        if str(number) != "1" or "count" in self.__dict__ or self.orphans:
+            return super().page(number)
+        rows = list(self.object_list[: self.per_page])
+        if len(rows) < self.per_page:
+            self.__dict__["count"] = len(rows)
+        return self._get_page(rows, 1, self)
+
+    def get_page(self, number):
+        if number in (None, "", "1", 1):
+            return self.page(1)
+        return super().get_page(number)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):

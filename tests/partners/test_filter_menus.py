@@ -47,3 +47,30 @@ def test_a_new_or_changed_region_is_in_the_menu_at_once(worlds):
     assert '<option value="Oceania"' not in html
     other = _client(bravo.user(Role.VENDOR_ADMIN))
     assert "Antarctica" not in page(other, reverse("partners", args=["bravo"]))[0]
+
+
+def test_the_rows_written_in_python_read_as_the_template_wrote_them(worlds):
+    alpha, _ = worlds
+    cam = alpha.member(Role.CHANNEL_MANAGER)
+    with tenant_scope(alpha.tenant):
+        partner = partner_create(
+            actor=cam,
+            name="<b>Bold</b> & Co",
+            external_id="CRM-<1>",
+            region="EMEA",
+            territory="DACH",
+            country="DE",
+            tier=alpha.tier,
+            channel_manager=cam,
+        )
+    client = _client(alpha.user(Role.VENDOR_ADMIN))
+    html, _ = page(client, reverse("partners", args=["alpha"]))
+    detail = reverse("partner_detail", args=["alpha", partner.pk])
+    edit = reverse("partner_edit", args=["alpha", partner.pk])
+    assert f'<a href="{detail}">&lt;b&gt;Bold&lt;/b&gt; &amp; Co</a>' in html
+    assert "<br><small>CRM-&lt;1&gt;</small>" in html
+    assert "<td>EMEA · DACH<br><small>DE</small></td>" in html
+    assert f"<td>{alpha.tier.name}</td>" in html
+    assert f"<td>{cam.user}</td>" in html
+    assert f'<a href="{edit}" aria-label="Edit &lt;b&gt;Bold&lt;/b&gt; &amp; Co">Edit</a>' in html
+    assert "<b>Bold</b>" not in html
