@@ -96,14 +96,16 @@ def django_helpers():
     return make_password, hash_secret
 
 
-def insert_token(conn, user_id: int, hash_secret) -> str:
-    """An API token row as `tenancy.services.api_token_create` writes it; returns the key."""
+def insert_token(conn, user_id: int, tenant_id: int, hash_secret) -> str:
+    """An API token row for one tenant as `tenancy.services.api_token_create` writes it;
+    returns the key."""
     key = "upl_" + secrets.token_urlsafe(32)
     with conn.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO tenancy_apitoken (user_id, name, prefix, key_hash, created_at)"
-            " VALUES (%s, 'bench', %s, %s, now())",
-            [user_id, key[:12], hash_secret(key)],
+            "INSERT INTO tenancy_apitoken"
+            " (user_id, tenant_id, name, prefix, key_hash, read_only, created_at)"
+            " VALUES (%s, %s, 'bench', %s, %s, false, now())",
+            [user_id, tenant_id, key[:12], hash_secret(key)],
         )
     conn.commit()
     return key
@@ -178,7 +180,7 @@ def generate(
         with steps.step("second tenant"):
             other = fill_tenant(conn, small, password, Steps(quiet=True))
         with steps.step("API token"):
-            key = insert_token(conn, main["admin_user_id"], hash_secret)
+            key = insert_token(conn, main["admin_user_id"], main["tenant_id"], hash_secret)
         with steps.step("program figures"):
             # The bulk load writes no events: the stored figures are computed once here, as
             # the application role, the way the events would have kept them.

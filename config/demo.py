@@ -52,7 +52,7 @@ LOGINS = [
     ("Claims reviewer", "finance@northwind.example", "/t/northwind/"),
     ("Partner admin", "admin@summitridge.example", "/t/northwind/portal/"),
     ("Partner rep", "rep@summitridge.example", "/ (tenant switcher: Northwind, Contoso)"),
-    ("Platform admin", "admin@uplift.example", "/admin/"),
+    ("Platform admin", "admin@uplift.example", "/admin/ (sets up an authenticator app first)"),
 ]
 
 

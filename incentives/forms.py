@@ -7,6 +7,7 @@ from django import forms
 
 from incentives.eligibility import ATTRIBUTES
 from incentives.models import EnrollmentMode, ProgramKind
+from incentives.services.programs import PERIOD_ERROR
 from incentives.services.programs import PROGRAM_FIELDS as SERVICE_PROGRAM_FIELDS
 from partners.models import PartnerType, Segment, Stage
 from tenancy.errors import ApplicationError
@@ -89,6 +90,9 @@ class ProgramForm(forms.Form):
             # Values in use, and any the program names that no partner holds any more.
             kept = set(values.get(key, [])) | set(self.initial.get(ELIGIBILITY_FIELDS[key]) or [])
             self.fields[ELIGIBILITY_FIELDS[key]].choices = [(v, v) for v in sorted(kept)]
+        for field in self.fields.values():
+            if field.required:  # marked for assistive technology; the label shows a mark
+                field.widget.attrs["aria-required"] = "true"
         self.locked_fields = self._form_fields(locked)
         for name in self.locked_fields:
             self.fields[name].widget.attrs["disabled"] = True
@@ -113,6 +117,15 @@ class ProgramForm(forms.Form):
             elif value is not None:
                 data[name] = str(value)
         return data
+
+    def clean(self) -> dict:
+        """An end before the start is reported with the other field errors, not after them
+        (the service checks it again)."""
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts_on"), cleaned.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", PERIOD_ERROR)
+        return cleaned
 
     def clean_description(self) -> str:
         return self.cleaned_data["description"].replace("\r\n", "\n")
@@ -178,6 +191,8 @@ class IdListField(forms.Field):
 
 class PartnerIdsForm(forms.Form):
     partner_ids = IdListField(required=False)
+    # The partners a picker showed: of these, the ticked ones are chosen and the others not.
+    shown_partner_ids = IdListField(required=False)
     everyone = forms.BooleanField(required=False)
 
 

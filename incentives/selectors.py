@@ -189,6 +189,20 @@ def program_figures(programs: list[Program]) -> dict[int, ProgramFigures]:
     return figures
 
 
+def reaccept_counts(programs: list[Program]) -> dict[int, int]:
+    """Enrollments of each program waiting for their partner to accept the current terms (a
+    new version moves them out of "enrolled", so the rate drops until they do), in one
+    statement; a program with none is absent."""
+    if not programs:
+        return {}
+    rows = (
+        Enrollment.objects.filter(program__in=programs, status=EnrollmentStatus.REACCEPT)
+        .values("program_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["program_id"]: row["n"] for row in rows}
+
+
 def _rule_key(program: Program) -> str:
     return json.dumps(program.eligibility or {}, sort_keys=True)
 

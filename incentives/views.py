@@ -7,7 +7,7 @@ from functools import cached_property
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import BooleanField, ExpressionWrapper
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
@@ -28,6 +28,7 @@ from incentives.models import (
     Program,
     ProgramKind,
     ProgramStatus,
+    RequiredPartner,
 )
 from incentives.services import enrollments as enrollment_services
 from incentives.services import invite_jobs as invite_job_services
@@ -39,7 +40,8 @@ from tenancy.web import TenantPageMixin, refused_form_status
 
 ACTION_LABELS = {"activate": "Activate", "pause": "Pause", "close": "Close"}
 ACTION_DONE = {"activate": "activated", "pause": "paused", "close": "closed"}
-PICKER_LIMIT = 200
+PICKER_LIMIT = 20  # search matches listed at once
+REQUIRED_SHOWN = 50  # required partners listed without a search
 HISTORY_LIMIT = 100
 
 
@@ -64,6 +66,9 @@ class ProgramListView(TenantPageMixin, TemplateView):
         )
         page = Paginator(programs, 25).get_page(params.get("page"))
         figures = selectors.program_list_figures(list(page.object_list))
+        to_reaccept = selectors.reaccept_counts(list(page.object_list))
+        for program in page.object_list:
+            program.to_reaccept = to_reaccept.get(program.pk, 0)
         context.update(
             page=page,
             rows=[(program, figures[program.pk]) for program in page.object_list],
@@ -170,6 +175,7 @@ class ProgramDetailView(TenantPageMixin, TemplateView):
         context.update(
             program=program,
             figures=selectors.program_figures([program])[program.pk],
+            to_reaccept=selectors.reaccept_counts([program]).get(program.pk, 0),
             eligibility_lines=describe_eligibility(program.eligibility),
             terms_versions=terms,
             current_terms=terms[0] if terms else None,
@@ -181,7 +187,11 @@ class ProgramDetailView(TenantPageMixin, TemplateView):
             history=selectors.program_history(program, limit=HISTORY_LIMIT),
             invite_job=selectors.invite_job_latest(program),
         )
-        context.setdefault("terms_form", TermsForm())
+        # A new version starts from the current text: most versions change a line or two.
+        current = terms[0] if terms else None
+        context.setdefault(
+            "terms_form", TermsForm(initial={"body": current.body} if current else None)
+        )
         context["can_pick"] = "set_required_partners" in actions
         context.update(self._enrollments(program))
         context.update(self._partner_picker(program, search=context["can_pick"]))
@@ -198,25 +208,43 @@ class ProgramDetailView(TenantPageMixin, TemplateView):
         }
 
     def _partner_picker(self, program: Program, *, search: bool) -> dict:
-        """Required partners (ticked) and, for editors, up to PICKER_LIMIT partners matching
-        the search, each marked eligible or not, for the required-partner and invitation
-        forms."""
+        """The required partners (up to REQUIRED_SHOWN, ticked) and, for editors who search,
+        up to PICKER_LIMIT matches, each marked eligible or not, for the required-partner and
+        invitation forms. Nothing but required partners is listed until something is typed,
+        so the page stays the same size with 50,000 partners."""
         eligible = ExpressionWrapper(eligibility_q(program.eligibility), BooleanField())
-        required = list(selectors.required_partners_of(program).annotate(is_eligible=eligible))
+        required_ids = RequiredPartner.objects.filter(program=program, partner=OuterRef("pk"))
+        required = list(
+            selectors.required_partners_of(program).annotate(is_eligible=eligible)[:REQUIRED_SHOWN]
+        )
+        for partner in required:
+            partner.is_required = True
+        required_count = self._required_count(program, len(required))
         query = self.request.GET.get("pq", "").strip()
         found = []
-        if search:
-            found = list(
-                partner_list_for(self.membership, search=query)
-                .exclude(pk__in=[p.pk for p in required])
-                .annotate(is_eligible=eligible)[:PICKER_LIMIT]
-            )
+        if search and query:
+            found = [
+                partner
+                for partner in partner_list_for(self.membership, search=query)
+                .annotate(is_eligible=eligible, is_required=Exists(required_ids))
+                .order_by("-is_required", "name", "pk")[:PICKER_LIMIT]
+                if partner.pk not in {p.pk for p in required}
+            ]
         return {
-            "required_partners": required,
-            "picker_partners": found,
+            "picker_partners": required + found,
+            "required_count": required_count,
+            "required_shown": len(required),
+            "required_hidden": required_count - len(required),
             "picker_search": query,
             "picker_limit": PICKER_LIMIT,
+            "picker_cut": len(found) == PICKER_LIMIT,
         }
+
+    def _required_count(self, program: Program, shown: int) -> int:
+        """How many partners are required: counted only when the list was cut."""
+        if shown < REQUIRED_SHOWN:
+            return shown
+        return RequiredPartner.objects.filter(program=program).count()
 
 
 class ProgramTermsView(ProgramDetailView):
@@ -282,7 +310,8 @@ class ProgramTransitionView(ProgramActionView):
 
 
 class ProgramRequiredView(ProgramActionView):
-    """Replace the required partners with the ticked ones."""
+    """Of the partners the page showed (`shown_partner_ids`), the ticked ones are required and the
+    others not; required partners the page did not show stay required."""
 
     anchor = "partners"
 
@@ -290,8 +319,12 @@ class ProgramRequiredView(ProgramActionView):
         form = PartnerIdsForm(self.request.POST)
         if not form.is_valid():
             raise ApplicationError("Tick partners from the list.")
+        shown = set(form.cleaned_data["shown_partner_ids"])
+        current = set(selectors.required_partners_of(program).values_list("pk", flat=True))
         count = program_services.required_partners_set(
-            actor=self.membership, program=program, partner_ids=form.cleaned_data["partner_ids"]
+            actor=self.membership,
+            program=program,
+            partner_ids=sorted((current - shown) | set(form.cleaned_data["partner_ids"])),
         )
         return f"{count} required partner{'' if count == 1 else 's'}."
 

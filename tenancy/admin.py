@@ -51,10 +51,22 @@ class InvitationAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "user",
+        "tenant",
+        "prefix",
+        "read_only",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["read_only", "tenant"]
+    list_select_related = ["user", "tenant"]
     search_fields = ["name", "user__email", "prefix"]
     readonly_fields = ["prefix", "key_hash", "last_used_at"]
-    raw_id_fields = ["user"]
+    raw_id_fields = ["user", "tenant"]
 
 
 @admin.register(AuditEvent)

@@ -19,10 +19,12 @@ class TenancyConfig(AppConfig):
     verbose_name = "Tenancy"
 
     def ready(self) -> None:
-        from tenancy import checks  # noqa: F401  (registers the system checks)
-        from tenancy.signals import connect as connect_signals
+        from tenancy import (
+            checks,  # noqa: F401  (registers the system checks)
+            signals,  # connects allauth's receivers; model signals below
+        )
 
-        connect_signals()
+        signals.connect()
 
         post_migrate.connect(_secure_tables, sender=self, dispatch_uid="tenancy.secure_tables")
 

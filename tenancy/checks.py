@@ -13,6 +13,11 @@ from tenancy.models import Tenant, TenantManager, TenantOwned
 # foreign key to them is right (they become Citus reference tables, see `citus_plan`).
 PLATFORM_MODELS = frozenset({"tenancy.tenant", settings.AUTH_USER_MODEL.lower()})
 
+# Platform models that name a tenant without belonging to it: an API token is a credential of a
+# user, read by its hash before any tenant is bound, whose tenant says where it may act. No row
+# of a tenant points at them, and they hold no tenant's data.
+TENANT_NAMING_MODELS = frozenset({"tenancy.apitoken"})
+
 
 def _points_at_tenant(model: type[models.Model]) -> bool:
     return any(
@@ -118,7 +123,11 @@ def check_tenant_owned_models(app_configs=None, **kwargs) -> list[checks.CheckMe
             continue
         label = model._meta.label
         errors += _relation_errors(model)
-        if _points_at_tenant(model) and not issubclass(model, TenantOwned):
+        if (
+            _points_at_tenant(model)
+            and not issubclass(model, TenantOwned)
+            and model._meta.label_lower not in TENANT_NAMING_MODELS
+        ):
             errors.append(
                 checks.Error(
                     f"{label} points at Tenant but does not inherit TenantOwned.",

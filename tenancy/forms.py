@@ -84,6 +84,25 @@ class AcceptInvitationForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, label="Token name", help_text="e.g. CRM sync")
+    tenant = forms.TypedChoiceField(
+        label="Workspace", coerce=int, help_text="The token acts in this workspace only."
+    )
+    expires_on = forms.DateField(
+        required=False,
+        label="Expires on",
+        help_text="Optional: the token stops working at the start of this day (UTC).",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    read_only = forms.BooleanField(
+        required=False, label="Read-only", help_text="The token may read but change nothing."
+    )
+
+    def __init__(self, *args, memberships=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.memberships = list(memberships)
+        self.fields["tenant"].choices = [("", "Choose a workspace")] + [
+            (m.tenant_id, m.tenant.name) for m in self.memberships
+        ]
 
 
 def cleaned_text(form: forms.Form, name: str) -> str:

@@ -87,7 +87,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args, **kwargs) -> None:
         self.email = self.email.strip().lower()
+        # `set_password` keeps the new raw password until the save: however the password
+        # changes (the accounts pages' change, set and reset, the admin's form, a command), the
+        # person's API tokens stop working with it.
+        password_changed = self._password is not None and not self._state.adding
         super().save(*args, **kwargs)
+        if password_changed:
+            ApiToken.objects.filter(user_id=self.pk, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
 
 
 class IsCurrentTenant(models.Lookup):
@@ -245,21 +253,45 @@ class Invitation(TenantOwned):
 
 class ApiToken(models.Model):
     """A personal API token. The key is shown once; only its hash and a short prefix are kept.
-    A token acts as its user, within that user's memberships."""
+    A token acts as its user in one tenant (`tenant`), until it expires or is revoked; a
+    read-only token only reads. Changing or resetting the password revokes every token of the
+    user (`tenancy.signals`).
+
+    Not tenant-owned: like the user it belongs to, it is read by its hash before any tenant is
+    bound (authentication) and listed across tenants on its owner's account page; its tenant
+    names where it may act (`tenancy.checks.TENANT_NAMING_MODELS`). Tokens made before tokens
+    had a tenant were revoked when the column was added; only a revoked token has none."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    read_only = models.BooleanField(
+        default=False, help_text="A read-only token may only read (GET, HEAD, OPTIONS)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(tenant__isnull=False) | models.Q(revoked_at__isnull=False),
+                name="apitoken_tenant_unless_revoked",
+            )
+        ]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
 
 class AuditEvent(TenantOwned):

@@ -189,4 +189,5 @@ def invitation_by_token(token: str) -> Invitation:
 
 
 def api_tokens_of(user: User) -> QuerySet[ApiToken]:
-    return ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+    """The user's tokens that are not revoked (expired ones too, marked on the page)."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).select_related("tenant")

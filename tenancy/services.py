@@ -4,7 +4,7 @@ queues its side effects on commit."""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from allauth.account.models import EmailAddress
@@ -18,6 +18,8 @@ from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.models import ApiToken, Invitation, Membership, Tenant, User, hash_secret
 from tenancy.permissions import PARTNER_ROLES, STAFF_ROLES, is_partner_person, manages, require
 from tenancy.roles import Role
+from tenancy.second_factor import staff_mfa_refusal
+from tenancy.selectors import memberships_of
 from tenancy.states import INVITATION_STATES
 from tenancy.tasking import enqueue_on_commit
 from tenancy.text import clean_text
@@ -319,14 +321,39 @@ def membership_deactivate(*, actor: Membership, membership: Membership) -> Membe
     return membership
 
 
-def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
-    """A new token; the key is returned once and never stored."""
+def api_token_create(
+    *,
+    user: User,
+    tenant: Tenant | int | None,
+    name: str,
+    expires_at: datetime | None = None,
+    read_only: bool = False,
+    second_factor: bool = False,
+) -> tuple[ApiToken, str]:
+    """A new token of `user` for `tenant`, one of their workspaces; the key is returned once and
+    never stored. In a tenant that requires staff to use an authenticator, a staff member needs
+    one, and a session that signed in with it (`second_factor`), to mint a token there."""
     name = clean_text(name, field="name", label="The token's name")
     if not name:
         raise ApplicationError("Name the token, e.g. 'CRM sync'.", field="name")
+    tenant_id = getattr(tenant, "pk", tenant)
+    membership = next((m for m in memberships_of(user) if m.tenant_id == tenant_id), None)
+    if membership is None:
+        raise ApplicationError("Choose one of your workspaces.", field="tenant")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ApplicationError("The expiry must be in the future.", field="expires_at")
+    refusal = staff_mfa_refusal(membership, session=True, second_factor=second_factor)
+    if refusal is not None:
+        raise NotPermitted(refusal)
     key = "upl_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name, prefix=key[:12], key_hash=hash_secret(key)
+        user=user,
+        tenant_id=tenant_id,
+        name=name,
+        prefix=key[:12],
+        key_hash=hash_secret(key),
+        expires_at=expires_at,
+        read_only=read_only,
     )
     return token, key
 

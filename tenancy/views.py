@@ -3,6 +3,8 @@ invitations, tenant settings, invitation links and personal API tokens."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -10,13 +12,14 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from tenancy import selectors, services
 from tenancy.actions import with_invitation_actions, with_member_actions
 from tenancy.api.pagination import ListPaginator
-from tenancy.errors import ApplicationError, Conflict
+from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.forms import (
     AcceptInvitationForm,
     ApiTokenForm,
@@ -28,6 +31,7 @@ from tenancy.forms import (
 from tenancy.models import Membership, User
 from tenancy.permissions import can, is_partner_person, manageable_roles
 from tenancy.roles import Role
+from tenancy.second_factor import session_passed_second_factor
 from tenancy.web import TenantPageMixin, query_without_page, refused_form_status
 
 
@@ -298,23 +302,44 @@ class ApiTokensView(LoginRequiredMixin, FormView):
     template_name = "account/api_tokens.html"
     form_class = ApiTokenForm
 
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["memberships"] = selectors.memberships_of(self.request.user)
+        return kwargs
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["tokens"] = selectors.api_tokens_of(self.request.user)
+        context["now"] = timezone.now()
         return context
 
     def form_valid(self, form):
+        expires_on = form.cleaned_data["expires_on"]
+        expires_at = (
+            datetime.combine(expires_on, time.min, tzinfo=UTC) if expires_on is not None else None
+        )
         try:
             token, key = services.api_token_create(
-                user=self.request.user, name=form.cleaned_data["name"]
+                user=self.request.user,
+                tenant=form.cleaned_data["tenant"],
+                name=form.cleaned_data["name"],
+                expires_at=expires_at,
+                read_only=form.cleaned_data["read_only"],
+                second_factor=session_passed_second_factor(self.request),
             )
         except ApplicationError as error:
-            apply_errors(form, error)
+            if "expires_at" in error.errors:
+                error.errors["expires_on"] = error.errors.pop("expires_at")
+            if isinstance(error, NotPermitted):
+                form.add_error(None, error.message)
+            else:
+                apply_errors(form, error)
             response = self.form_invalid(form)
-            response.status_code = refused_form_status(error)
+            response.status_code = 403 if isinstance(error, NotPermitted) else 200
             return response
+        fresh = ApiTokenForm(memberships=form.memberships)
         return self.render_to_response(
-            self.get_context_data(form=ApiTokenForm(), new_key=key, new_token=token)
+            self.get_context_data(form=fresh, new_key=key, new_token=token)
         )
 
 

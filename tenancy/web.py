@@ -17,21 +17,12 @@ from django.shortcuts import redirect, render
 from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, Conflict
 from tenancy.models import Membership
-from tenancy.permissions import check_capability_declaration, is_staff, roles_with
+from tenancy.permissions import check_capability_declaration, roles_with
 from tenancy.query import BadQuery, check_query
+from tenancy.second_factor import SET_UP_MESSAGE, request_mfa_refusal
 from tenancy.selectors import membership_for, memberships_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def needs_mfa_setup(membership: Membership) -> bool:
-    if not (membership.tenant.require_staff_mfa and is_staff(membership)):
-        return False
-    from allauth.mfa.models import Authenticator
-
-    return not Authenticator.objects.filter(
-        user_id=membership.user_id, type=Authenticator.Type.TOTP
-    ).exists()
 
 
 def bad_query_page(request: HttpRequest, error: BadQuery) -> HttpResponse:
@@ -75,8 +66,11 @@ class TenantPageMixin:
         self.membership = membership
         if membership.role not in self.allowed_roles(request.method):
             raise PermissionDenied("Your role does not allow this page.")
-        if needs_mfa_setup(membership):
+        refusal = request_mfa_refusal(request, membership)
+        if refusal == SET_UP_MESSAGE:
             return redirect("mfa_activate_totp")
+        if refusal is not None:
+            return render(request, "403.html", {"reason": refusal}, status=403)
         with tenant_scope(membership.tenant), transaction.atomic():
             try:
                 check_query(request.GET)

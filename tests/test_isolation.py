@@ -291,7 +291,7 @@ def test_tenant_b_reaches_nothing_of_tenant_a(worlds, role):
 @pytest.mark.parametrize("role", Role.values)
 def test_non_tenant_routes_show_b_nothing_of_a(worlds, role):
     alpha, bravo = worlds
-    api_token_create(user=alpha.user(Role.VENDOR_ADMIN), name="Alpha CRM sync")
+    api_token_create(user=alpha.user(Role.VENDOR_ADMIN), tenant=alpha.tenant, name="Alpha CRM sync")
     alpha_token = ApiToken.objects.get(name="Alpha CRM sync")
     before = snapshot(alpha.tenant)
     client = Client()
@@ -311,7 +311,9 @@ def test_non_tenant_routes_show_b_nothing_of_a(worlds, role):
         for method in route.methods():
             answers = []
             for values in tries:
-                response = call(client, method, route.url(**values), {"name": "x"})
+                # A body naming A's tenant: B's people cannot mint a token that acts in A.
+                body = {"name": "x", "tenant": alpha.tenant.pk}
+                response = call(client, method, route.url(**values), body)
                 body = body_of(response)
                 assert [m for m in markers if m in body] == [], (method, route.pattern)
                 if "token" in values:
@@ -321,6 +323,7 @@ def test_non_tenant_routes_show_b_nothing_of_a(worlds, role):
     assert snapshot(alpha.tenant) == before
     alpha_token.refresh_from_db()
     assert alpha_token.revoked_at is None
+    assert list(ApiToken.objects.filter(tenant=alpha.tenant)) == [alpha_token]
 
 
 # --- the second generation: A's ids in bodies and query strings -------------------------------

@@ -102,9 +102,12 @@ def _clean_program_fields(data: dict, *, tenant_currency: str) -> dict:
     return cleaned
 
 
+PERIOD_ERROR = "The program ends on or after the day it starts."
+
+
 def _check_period(program: Program) -> None:
     if program.ends_on < program.starts_on:
-        raise ApplicationError("The program ends on or after the day it starts.", field="ends_on")
+        raise ApplicationError(PERIOD_ERROR, field="ends_on")
 
 
 def program_create(*, actor: Membership, **data) -> Program:

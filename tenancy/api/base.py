@@ -17,6 +17,7 @@ from rest_framework import permissions, viewsets
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.views import APIView
 
+from tenancy.api.authentication import check_api_access
 from tenancy.context import tenant_scope
 from tenancy.models import Membership
 from tenancy.permissions import can, check_capability_declaration, roles_with
@@ -79,6 +80,7 @@ class TenantAPIMixin:
         if not request.user or not request.user.is_authenticated:
             raise NotAuthenticated()
         membership = membership_for(memberships_of(request.user), kwargs["tenant_slug"])
+        check_api_access(request, membership)  # the token's tenant and scope, staff MFA
         request._request.membership = membership
         request._request.tenant_id = membership.tenant_id
         self.membership = membership

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenancy import selectors, services
+from tenancy.api.authentication import request_token
 from tenancy.api.base import TenantAPIView, TenantViewSet
 from tenancy.api.serializers import (
     InvitationSerializer,
@@ -24,7 +25,11 @@ class MeApi(APIView):
 
     @extend_schema(responses=MeSerializer)
     def get(self, request):
-        memberships = selectors.with_partner_names(selectors.memberships_of(request.user))
+        memberships = selectors.memberships_of(request.user)
+        token = request_token(request)
+        if token is not None:  # a token acts in its own tenant only
+            memberships = [m for m in memberships if m.tenant_id == token.tenant_id]
+        memberships = selectors.with_partner_names(memberships)
         data = {"user": request.user, "memberships": memberships}
         return Response(MeSerializer(data).data)
 

@@ -66,6 +66,7 @@ def _publish_activate_invite(cam: Page, shots: Path) -> None:
     cam.fill("#pq", "gold two")
     expect(cam.locator("#partner-picker tbody tr")).to_have_count(1)
     expect(cam.locator("#partner-picker")).to_contain_text("Gold Two Networks")
+    cam.once("dialog", lambda dialog: dialog.accept())  # "Invite every eligible partner?"
     cam.click("text=Invite all eligible partners")
     expect(cam.locator(".messages")).to_contain_text("Inviting the 2 eligible partners")
     # The worker sends them; the page polls the job's progress until it is done.

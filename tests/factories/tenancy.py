@@ -68,3 +68,37 @@ class InvitationFactory(TenantOwnedFactory):
     email = factory.Sequence(lambda n: f"invitee{n}@example.com")
     role = "channel_manager"
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=14))
+
+
+def totp_activate(user: User) -> str:
+    """Switch TOTP on for `user`; returns the secret (to compute codes with `totp_code`)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(secret: str) -> str:
+    """The code an authenticator app shows now for `secret`."""
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+
+    return format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+
+
+def pass_second_factor(client) -> None:
+    """Record in `client`'s session that it signed in with its authenticator, as allauth's
+    second-factor step does (for a client logged in with `force_login`)."""
+    import time
+
+    session = client.session
+    session["account_authentication_methods_user"] = session["_auth_user_id"]
+    session["account_authentication_methods"] = [
+        {"method": "password", "at": time.time()},
+        {"method": "mfa", "at": time.time(), "type": "totp"},
+    ]
+    session.save()

@@ -19,7 +19,9 @@ from tests.factories.tenancy import MembershipFactory
 
 def test_token_authenticates_and_is_stored_hashed(worlds):
     alpha, _ = worlds
-    token, key = api_token_create(user=alpha.user(Role.CHANNEL_MANAGER), name="CRM sync")
+    token, key = api_token_create(
+        user=alpha.user(Role.CHANNEL_MANAGER), tenant=alpha.tenant, name="CRM sync"
+    )
     assert key.startswith("upl_")
     assert key not in token.key_hash
     client = APIClient()
@@ -36,7 +38,9 @@ def test_token_authenticates_and_is_stored_hashed(worlds):
 
 def test_revoked_or_wrong_token_is_401_with_the_error_body(worlds):
     alpha, _ = worlds
-    token, key = api_token_create(user=alpha.user(Role.CHANNEL_MANAGER), name="old")
+    token, key = api_token_create(
+        user=alpha.user(Role.CHANNEL_MANAGER), tenant=alpha.tenant, name="old"
+    )
     ApiToken.objects.filter(pk=token.pk).update(revoked_at="2026-01-01T00:00:00Z")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")

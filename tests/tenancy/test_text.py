@@ -56,7 +56,9 @@ def test_tier_program_token_and_company_names_follow_the_rule(worlds):
         with pytest.raises(ApplicationError) as settings:
             tenant_update(actor=alpha.member(Role.VENDOR_ADMIN), name="Alpha\u2067")
     with pytest.raises(ApplicationError) as token:
-        api_token_create(user=alpha.user(Role.VENDOR_ADMIN), name="CRM\u200bsync")
+        api_token_create(
+            user=alpha.user(Role.VENDOR_ADMIN), tenant=alpha.tenant, name="CRM\u200bsync"
+        )
     with pytest.raises(ApplicationError) as company:
         tenant_create(name="Evil\u202eCorp", owner=alpha.user(Role.VENDOR_ADMIN))
     assert [list(e.value.errors) for e in (tier, program, settings, token, company)] == [
@@ -72,7 +74,9 @@ def test_token_page_shows_the_refusal_on_the_name_field(worlds):
     alpha, _ = worlds
     client = Client()
     client.force_login(alpha.user(Role.VENDOR_ADMIN))
-    response = client.post(reverse("api_tokens"), {"name": "CRM\u202esync"})
+    response = client.post(
+        reverse("api_tokens"), {"name": "CRM\u202esync", "tenant": alpha.tenant.pk}
+    )
     assert response.status_code == 200
     assert "U+202E" in response.context["form"].errors["name"][0]
 
