@@ -101,8 +101,8 @@ def test_the_partner_list_rows_equal_the_serializers(worlds):
     assert all(row == expected[row["id"]] for row in rows)
 
 
-def token_client(user) -> tuple[APIClient, int]:
-    token, key = services.api_token_create(user=user, name="script")
+def token_client(user, tenant) -> tuple[APIClient, int]:
+    token, key = services.api_token_create(user=user, tenant=tenant, name="script")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client, token.pk
@@ -111,25 +111,25 @@ def token_client(user) -> tuple[APIClient, int]:
 @override_settings(API_THROTTLE_RATES={"token": "3/minute", "tenant": None})
 def test_a_token_over_its_rate_gets_429_with_retry_after(worlds):
     alpha, _ = worlds
-    client, _ = token_client(alpha.user(Role.VENDOR_ADMIN))
+    client, _ = token_client(alpha.user(Role.VENDOR_ADMIN), alpha.tenant)
     answers = [client.get(PARTNERS) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert 1 <= int(answers[-1]["Retry-After"]) <= 60
     assert answers[-1].json()["code"] == "throttled"
     # Another token of the same person has its own allowance.
-    other, _ = token_client(alpha.user(Role.VENDOR_ADMIN))
+    other, _ = token_client(alpha.user(Role.VENDOR_ADMIN), alpha.tenant)
     assert other.get(PARTNERS).status_code == 200
 
 
 @override_settings(API_THROTTLE_RATES={"token": None, "tenant": "4/minute"})
 def test_a_tenant_over_its_rate_gets_429_for_everyone_in_it(worlds):
     alpha, _ = worlds
-    admin, _ = token_client(alpha.user(Role.VENDOR_ADMIN))
-    cam, _ = token_client(alpha.user(Role.CHANNEL_MANAGER))
+    admin, _ = token_client(alpha.user(Role.VENDOR_ADMIN), alpha.tenant)
+    cam, _ = token_client(alpha.user(Role.CHANNEL_MANAGER), alpha.tenant)
     codes = [c.get(PARTNERS).status_code for c in (admin, cam, admin, cam, admin, cam)]
     assert codes == [200, 200, 200, 200, 429, 429]
     # Another tenant is not held back.
-    bravo, _ = token_client(worlds[1].user(Role.VENDOR_ADMIN))
+    bravo, _ = token_client(worlds[1].user(Role.VENDOR_ADMIN), worlds[1].tenant)
     assert bravo.get("/api/v1/t/bravo/partners/").status_code == 200
 
 
