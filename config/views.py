@@ -12,6 +12,7 @@ from incentives.models import Program
 from partners.models import Tier
 from partners.selectors import partner_list_for
 from tenancy import selectors
+from tenancy.api.pagination import list_count
 from tenancy.permissions import can, is_partner_person
 from tenancy.web import TenantPageMixin
 
@@ -41,7 +42,8 @@ class DashboardView(TenantPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(selectors.member_counts())
-        context["partner_count"] = partner_list_for(self.membership).count()
+        # Exact up to 1,000 partners, then counted once and cached (`list_count`).
+        context["partner_count"] = list_count(partner_list_for(self.membership))
         context["pending_invitations"] = selectors.invitation_list_for(self.membership).count()
         context["getting_started"] = self._getting_started(context)
         return context

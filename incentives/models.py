@@ -282,3 +282,31 @@ class EnrollmentImport(TenantOwned):
 
     def __str__(self) -> str:
         return f"enrollment import {self.job_id} into program {self.program_id}"
+
+
+class ProgramFigures(TenantOwned):
+    """A program's figures as of `computed_at`, kept fresh by domain events (the subscriber
+    `incentives.program_figures`), so a list of programs reads one row a program instead of
+    aggregating partners and enrollments on every request. The program's own page computes
+    them live."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    eligible = models.PositiveIntegerField(default=0)
+    enrolled = models.PositiveIntegerField(default=0)
+    required = models.PositiveIntegerField(default=0)
+    required_enrolled = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "program"], name="program_figures_once")
+        ]
+
+    @property
+    def enrollment_rate(self) -> float | None:
+        """|eligible ∩ enrolled| / |eligible|; None ("no data") when nothing is eligible."""
+        return self.enrolled / self.eligible if self.eligible else None
+
+    @property
+    def required_rate(self) -> float | None:
+        return self.required_enrolled / self.required if self.required else None

@@ -249,3 +249,17 @@ def _required_counts(programs: list[Program]) -> dict[int, dict]:
         .values("program_id")
         .annotate(total=Count("pk"), enrolled=Count("pk", filter=Exists(enrolled)))
     }
+
+
+def program_list_figures(programs: list[Program]) -> dict:
+    """Figures for a list of programs from their stored rows (`ProgramFigures`, kept fresh by
+    events within seconds): one query. A program with no row yet (created a moment ago) is
+    computed live, in the three statements of `program_figures`."""
+    from incentives.models import ProgramFigures as StoredFigures
+
+    stored = {
+        row.program_id: row
+        for row in StoredFigures.objects.filter(program_id__in=[p.pk for p in programs])
+    }
+    missing = [program for program in programs if program.pk not in stored]
+    return {**stored, **program_figures(missing)} if missing else stored

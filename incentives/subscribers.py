@@ -3,6 +3,7 @@ Imported by `IncentivesConfig.ready()`."""
 
 from __future__ import annotations
 
+from incentives.services.figures import program_figures_refresh
 from incentives.services.resyncs import auto_enroll_requests_for_partners
 from tenancy.events import subscriber
 from tenancy.models import DomainEvent
@@ -13,3 +14,19 @@ def partner_changes_resync_automatic_programs(events: list[DomainEvent]) -> None
     """A partner that became eligible for an automatic program joins it: one coalesced re-sync
     request a program that the batch's partners can join, whatever the number of changes."""
     auto_enroll_requests_for_partners(partner_ids=sorted({e.aggregate_id for e in events}))
+
+
+@subscriber(
+    "partner.created",
+    "partner.changed",
+    "program.changed",
+    "program.enrollments_changed",
+    name="incentives.program_figures",
+)
+def program_changes_refresh_figures(events: list[DomainEvent]) -> None:
+    """The figures rows of the programs a batch of events concerns, in one set-based pass:
+    every program when a partner changed, else the programs named."""
+    if any(e.kind.startswith("partner.") for e in events):
+        program_figures_refresh()
+    else:
+        program_figures_refresh(program_ids={e.aggregate_id for e in events})

@@ -68,7 +68,7 @@ class ProgramListView(TenantPageMixin, TemplateView):
             self.membership, status=status or None, kind=kind or None, search=search
         )
         page = Paginator(programs, 25).get_page(params.get("page"))
-        figures = selectors.program_figures(list(page.object_list))
+        figures = selectors.program_list_figures(list(page.object_list))
         to_reaccept = selectors.reaccept_counts(list(page.object_list))
         for program in page.object_list:
             program.to_reaccept = to_reaccept.get(program.pk, 0)

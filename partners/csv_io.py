@@ -48,6 +48,7 @@ from partners.csv_format import (
     row_values,
 )
 from partners.models import PARTNERS_KIND, Partner, PartnerImport, Tier
+from partners.selectors import forget_filter_values
 from partners.services import (
     PARTNER_CHANGED,
     PARTNER_CREATED,
@@ -343,6 +344,8 @@ def _write(job: PartnerImport, chunk: _Chunk) -> None:
         aggregates=[partner for _, partner, _ in chunk.updates],
         payloads=[{"fields": sorted(diff), "import_id": job.pk} for _, _, diff in chunk.updates],
     )
+    if chunk.creates or chunk.updates:
+        forget_filter_values()
 
 
 def _event(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from partners.models import PARTNERS_KIND, Partner, PartnerImport, Tier
+from tenancy.context import current_tenant_id
 from tenancy.models import Membership
 from tenancy.permissions import is_partner_person
 from tenancy.query import query_int, query_ints
@@ -107,6 +110,35 @@ def access_tier(tier_id: object) -> Tier:
         return tier_list().get(pk=int(tier_id))
     except (Tier.DoesNotExist, ValueError, TypeError):
         raise Http404("No such tier.") from None
+
+
+FILTER_FIELDS = ("region", "territory", "country")
+# A backstop only: every write path of the partners app drops the cache when it commits.
+FILTER_VALUES_SECONDS = 600
+
+
+def _filter_values_key() -> str:
+    return f"partners:filter-values:v1:{current_tenant_id()}"
+
+
+def filter_values() -> dict[str, list[str]]:
+    """The regions, territories and countries in use in the bound tenant, for the filter menus
+    of the partner list: three DISTINCT scans of the partners the first time, then from the
+    cache (Redis) until a partner is created or changed (`forget_filter_values`)."""
+    key = _filter_values_key()
+    values = cache.get(key)
+    if values is None:
+        values = {name: distinct_values(name) for name in FILTER_FIELDS}
+        cache.set(key, values, FILTER_VALUES_SECONDS)
+    return values
+
+
+def forget_filter_values() -> None:
+    """Drop the bound tenant's cached filter values, now and when the transaction commits (a
+    page read between the two would otherwise cache the old values again)."""
+    key = _filter_values_key()
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 def distinct_values(field_name: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from partners import selectors
 from partners.actions import check_partner_action
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage, Tier
 from tenancy.audit import changes_between, record_event, snapshot
@@ -102,6 +103,7 @@ def partner_create(*, actor: Membership, **data) -> Partner:
             changes=changes_between({}, snapshot(partner, PARTNER_FIELDS)),
         )
         publish(PARTNER_CREATED, aggregate=partner)
+        selectors.forget_filter_values()
     return partner
 
 
@@ -119,6 +121,8 @@ def partner_update(*, actor: Membership, partner: Partner, **changes) -> Partner
         _save(partner)
         record_event(partner, action="updated", actor=actor.user, changes=diff)
         publish(PARTNER_CHANGED, aggregate=partner, payload={"fields": sorted(diff)})
+        if set(diff) & set(selectors.FILTER_FIELDS):
+            selectors.forget_filter_values()
     return partner
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import QueryDict
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
@@ -18,6 +22,7 @@ from partners.actions import partner_actions_for
 from partners.forms import PartnerForm, TierForm, TierMoveForm, partner_initial
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage
 from partners.panels import HISTORY_LIMIT, PartnerPanel, panels_for
+from tenancy.api.pagination import ListPaginator
 from tenancy.audit import action_label, history_of
 from tenancy.errors import ApplicationError
 from tenancy.forms import apply_errors
@@ -59,19 +64,76 @@ def sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
 
 
 def filter_options(membership: Membership) -> dict[str, list]:
-    """The choices of the filter form: one query each for tiers, regions, territories,
-    countries and channel managers."""
+    """The choices of the filter form: one query each for tiers and channel managers; the
+    regions, territories and countries in use from the cache (`selectors.filter_values`)."""
+    known = selectors.filter_values()
     return {
         "tiers": list(selectors.tier_list()),
-        "regions": selectors.distinct_values("region"),
-        "territories": selectors.distinct_values("territory"),
-        "countries": selectors.distinct_values("country"),
+        **{
+            plural: values
+            for plural, values in zip(
+                ("regions", "territories", "countries"),
+                (known[name] for name in selectors.FILTER_FIELDS),
+                strict=True,
+            )
+        },
         "managers": list(staff_of(membership)),
         "types": PartnerType.choices,
         "stages": Stage.choices,
         "segments": Segment.choices,
         "statuses": PartnerStatus.choices,
     }
+
+
+ROW = (
+    '<tr><td><a href="{detail}">{name}</a>{crm}</td><td>{type}</td><td>{tier}</td>'
+    "<td>{region}{territory}{country}</td><td>{stage}</td><td>{segment}</td><td>{manager}</td>"
+    '<td><span class="badge partner-{status}">{status_label}</span></td><td>{added}</td>'
+    "{edit}</tr>"
+)
+LABELS = {
+    "type": dict(PartnerType.choices),
+    "stage": dict(Stage.choices),
+    "segment": dict(Segment.choices),
+    "status": dict(PartnerStatus.choices),
+}
+
+
+def partner_rows(partners, *, tenant_slug: str, can_edit: bool) -> str:
+    """The rows of the partner table as HTML, written here rather than by a template loop: the
+    template engine spent about 15 ms a page of 50 on them (a URL reversed twice a row, a
+    display method and a filter a cell); this is a small fraction of that. Every value is
+    escaped by `format_html`."""
+    detail = reverse("partner_detail", args=[tenant_slug, 0]).replace("/0/", "/{}/")
+    edit = reverse("partner_edit", args=[tenant_slug, 0]).replace("/0/", "/{}/")
+    out = []
+    for p in partners:
+        manager = p.channel_manager.user if p.channel_manager_id else None
+        out.append(
+            format_html(
+                ROW,
+                detail=detail.format(p.pk),
+                name=p.name,
+                crm=format_html("<br><small>{}</small>", p.external_id) if p.external_id else "",
+                type=LABELS["type"].get(p.type, p.type),
+                tier=p.tier.name if p.tier_id else "—",
+                region=p.region or "—",
+                territory=format_html(" · {}", p.territory) if p.territory else "",
+                country=format_html("<br><small>{}</small>", p.country) if p.country else "",
+                stage=LABELS["stage"].get(p.stage, p.stage),
+                segment=LABELS["segment"].get(p.segment, p.segment),
+                manager=manager if manager else mark_safe('<span class="muted">—</span>'),
+                status=p.status,
+                status_label=LABELS["status"].get(p.status, p.status),
+                added=date_format(localtime(p.created_at), "j M Y"),
+                edit=format_html(
+                    '<td><a href="{}" aria-label="Edit {}">Edit</a></td>', edit.format(p.pk), p.name
+                )
+                if can_edit
+                else "",
+            )
+        )
+    return mark_safe("\n".join(out))  # noqa: S308  (each row built by format_html)
 
 
 class PartnerListView(TenantPageMixin, TemplateView):
@@ -86,15 +148,20 @@ class PartnerListView(TenantPageMixin, TemplateView):
         params = self.request.GET
         filters = selectors.PartnerFilters.from_query(params, me=self.membership)
         partners = selectors.partner_list_for(self.membership, filters)
+        page = ListPaginator(partners, PAGE_SIZE).get_page(params.get("page"))
+        can_edit = can(self.membership, "partners.edit")
         context.update(
-            page=Paginator(partners, PAGE_SIZE).get_page(params.get("page")),
+            page=page,
+            rows=partner_rows(
+                page.object_list, tenant_slug=self.membership.tenant.slug, can_edit=can_edit
+            ),
             filters=filters,
             mine=bool(params.get("mine")),
             query=query_without(params, "page"),
             sorts=sort_links(params, filters.sort),
             all_query=query_without(params, "page", "mine"),
             mine_query=query_without(params, "page", "channel_manager", mine="1"),
-            can_edit=can(self.membership, "partners.edit"),
+            can_edit=can_edit,
             **filter_options(self.membership),
         )
         return context

@@ -21,8 +21,10 @@ class TenancyConfig(AppConfig):
     def ready(self) -> None:
         from tenancy import (
             checks,  # noqa: F401  (registers the system checks)
-            signals,  # noqa: F401  (connects the receivers)
+            signals,  # connects allauth's receivers; model signals below
         )
+
+        signals.connect()
 
         post_migrate.connect(_secure_tables, sender=self, dispatch_uid="tenancy.secure_tables")
 

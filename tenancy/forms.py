@@ -28,6 +28,11 @@ class VendorSignupForm(forms.Form):
         in the transaction that creates the user."""
 
 
+# Above this many partners the invitation form asks for the partner's id instead of listing
+# them all (a menu of 50,000 partners is megabytes of HTML on every People page).
+PARTNER_MENU_LIMIT = 200
+
+
 class InvitationForm(forms.Form):
     email = forms.EmailField(label="Email")
     role = forms.ChoiceField(choices=Role.choices)
@@ -39,8 +44,15 @@ class InvitationForm(forms.Form):
         if partners is None:
             del self.fields["partner"]
         else:
-            self.fields["partner"].queryset = partners
-            self.fields["partner"].help_text = "Required for partner roles."
+            field = self.fields["partner"]
+            field.queryset = partners
+            field.help_text = "Required for partner roles."
+            if partners[PARTNER_MENU_LIMIT : PARTNER_MENU_LIMIT + 1].exists():
+                field.widget = forms.NumberInput(attrs={"min": 1})
+                field.label = "Partner id"
+                field.help_text = (
+                    "Required for partner roles: the number in the address of the partner's page."
+                )
 
     def clean(self):
         data = super().clean()

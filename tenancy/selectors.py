@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
@@ -9,12 +12,57 @@ from tenancy.context import invitation_link_scope, own_memberships_scope, tenant
 from tenancy.models import ApiToken, Invitation, Membership, User, hash_secret
 from tenancy.permissions import PARTNER_ROLES, STAFF_ROLES, is_partner_person
 
+# Bumped by any change of a tenant (its settings travel with the cached memberships): every
+# cached entry carries the generation it was read in and is refused under another.
+TENANTS_GENERATION_KEY = "tenancy:memberships:tenants-generation"
+
+
+def _memberships_key(user_id: int) -> str:
+    return f"tenancy:memberships:v1:{user_id}"
+
+
+def forget_memberships(user_ids) -> None:
+    """Drops the cached memberships of these users now and again when the transaction commits
+    (a request reading between the two would otherwise cache the old rows until the TTL)."""
+    keys = [_memberships_key(user_id) for user_id in set(user_ids)]
+    if not keys:
+        return
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def forget_all_memberships() -> None:
+    """Makes every cached membership stale (a tenant changed), now and on commit."""
+
+    def bump() -> None:
+        cache.add(TENANTS_GENERATION_KEY, 0, None)
+        cache.incr(TENANTS_GENERATION_KEY)
+
+    bump()
+    transaction.on_commit(bump)
+
 
 def memberships_of(user: User) -> list[Membership]:
     """The user's own active memberships in active tenants, across tenants: read before any
-    tenant is bound (the membership check, the tenant switcher)."""
+    tenant is bound (the membership check, the tenant switcher).
+
+    Cached per user for `MEMBERSHIP_CACHE_SECONDS` (every request of the dashboard and the API
+    asks); a change of a membership or of a tenant drops the cache of the users concerned
+    (`tenancy.signals`), so a removed member loses access at once."""
     if not user.is_authenticated:
         return []
+    key = _memberships_key(user.pk)
+    found = cache.get_many([key, TENANTS_GENERATION_KEY])
+    generation = found.get(TENANTS_GENERATION_KEY, 0)
+    cached = found.get(key)
+    if cached is not None and cached[0] == generation:
+        return cached[1]
+    memberships = _read_memberships(user)
+    cache.set(key, (generation, memberships), settings.MEMBERSHIP_CACHE_SECONDS)
+    return memberships
+
+
+def _read_memberships(user: User) -> list[Membership]:
     # Wall 1 is stepped round by name here (the plain base manager, filtered by user); wall 2
     # opens exactly these rows (`own_memberships_scope`). The partner is read later, under the
     # membership's own tenant.

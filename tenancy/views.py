@@ -18,6 +18,7 @@ from django.views.generic import FormView, TemplateView
 
 from tenancy import selectors, services
 from tenancy.actions import with_invitation_actions, with_member_actions
+from tenancy.api.pagination import ListPaginator
 from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.forms import (
     AcceptInvitationForm,
@@ -31,7 +32,7 @@ from tenancy.models import Membership, User
 from tenancy.permissions import can, is_partner_person, manageable_roles
 from tenancy.roles import Role
 from tenancy.second_factor import session_passed_second_factor
-from tenancy.web import TenantPageMixin, refused_form_status
+from tenancy.web import TenantPageMixin, query_without_page, refused_form_status
 
 
 def tenant_home_url(membership: Membership) -> str:
@@ -73,6 +74,9 @@ def _invitable_roles(membership: Membership) -> list[tuple[str, str]]:
     return [(value, label) for value, label in Role.choices if value in invitable]
 
 
+MEMBERS_PAGE_SIZE = 50
+
+
 class MembersView(TenantPageMixin, FormView):
     """People and pending invitations; the invite form posts here."""
 
@@ -92,12 +96,13 @@ class MembersView(TenantPageMixin, FormView):
         role = self.request.GET.get("role", "")
         context["role_filter"] = role
         context["roles"] = Role.choices
-        context["members"] = with_member_actions(
-            self.membership,
-            selectors.member_list_for(
-                self.membership, role=role or None, search=self.request.GET.get("q", "")
-            )[:500],
+        members = selectors.member_list_for(
+            self.membership, role=role or None, search=self.request.GET.get("q", "")
         )
+        page = ListPaginator(members, MEMBERS_PAGE_SIZE).get_page(self.request.GET.get("page"))
+        context["members_page"] = page
+        context["members_query"] = query_without_page(self.request.GET)
+        context["members"] = with_member_actions(self.membership, page.object_list)
         context["invitations"] = with_invitation_actions(
             self.membership, selectors.invitation_list_for(self.membership)[:200]
         )

@@ -94,3 +94,10 @@ def refused_form_status(error: ApplicationError) -> int:
     """The status of a form shown again with a service's refusal: 409 when the record changed
     first or exists already (`Conflict`), else 200."""
     return 409 if isinstance(error, Conflict) else 200
+
+
+def query_without_page(params) -> str:
+    """The query string less `page`: what a list's page links carry, so they keep the filters."""
+    kept = params.copy()
+    kept.pop("page", None)
+    return kept.urlencode()

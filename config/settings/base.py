@@ -233,7 +233,22 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "tenancy.api.throttling.TokenRateThrottle",
+        "tenancy.api.throttling.TenantRateThrottle",
+    ],
 }
+# Requests a window per API token (or signed-in user) and per tenant (`tenancy.api.throttling`):
+# generous, against a runaway script rather than for metering.
+API_THROTTLE_RATES = {
+    "token": env("API_THROTTLE_TOKEN", "1200/minute"),
+    "tenant": env("API_THROTTLE_TENANT", "6000/minute"),
+}
+# How long a user's memberships stay cached (`tenancy.selectors.memberships_of`); a change of a
+# membership or a tenant drops the cache at once, so this only bounds what a missed signal costs.
+MEMBERSHIP_CACHE_SECONDS = int(env("MEMBERSHIP_CACHE_SECONDS", "60"))
+# How long the count of a list of over 1,000 rows is reused (`tenancy.api.pagination`).
+LIST_COUNT_CACHE_SECONDS = int(env("LIST_COUNT_CACHE_SECONDS", "30"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Uplift API",
     "DESCRIPTION": (

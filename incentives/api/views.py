@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -21,7 +21,7 @@ from incentives.api.serializers import (
     TermsSerializer,
     TransitionSerializer,
 )
-from incentives.models import EnrollmentStatus, ProgramKind, ProgramStatus
+from incentives.models import EnrollmentStatus, ProgramKind, ProgramStatus, ProgramTerms
 from incentives.services import enrollment_imports
 from incentives.services import enrollments as enrollment_services
 from incentives.services import invite_jobs as invite_job_services
@@ -60,13 +60,20 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         return super().capabilities_for(method)
 
     def list_queryset(self):
+        # A subquery a row rather than a GROUP BY over every program and its terms: evaluated
+        # for the page's rows only, after the sort and the limit.
+        latest_terms = (
+            ProgramTerms.objects.filter(program=OuterRef("pk"))
+            .order_by("-version")
+            .values("version")[:1]
+        )
         params = self.request.query_params
         return selectors.program_list_for(
             self.membership,
             status=query_choice(params, "status", ProgramStatus.values),
             kind=query_choice(params, "kind", ProgramKind.values),
             search=params.get("q", ""),
-        ).annotate(current_terms_version=Max("terms_versions__version"))
+        ).annotate(current_terms_version=Subquery(latest_terms))
 
     def get_object(self):
         program = selectors.access_program(self.membership, self.kwargs["program_id"])
@@ -76,8 +83,11 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         return program
 
     def _figures(self, programs) -> dict:
+        """Stored figures on the list, live ones for one program."""
         if is_partner_person(self.membership):
             return {}
+        if self.action == "list":
+            return selectors.program_list_figures(list(programs))
         return selectors.program_figures(list(programs))
 
     def _actions(self, programs) -> dict[int, frozenset[str]]:
@@ -318,7 +328,8 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     )
 )
 class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
-    """Enrollments: staff see all, partner people their own company's."""
+    """Enrollments: staff see all, partner people their own company's; by program, then
+    partner."""
 
     capability = "tenant.view"
     serializer_class = EnrollmentSerializer
@@ -332,7 +343,10 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
             value = query_int(params, name)
             if value is not None:
                 queryset = queryset.filter(**{f"{name}_id": value})
-        return queryset
+        # By program, then partner: the order of the unique key (tenant, program, partner), so a
+        # page is read off the index; by partner name it sorted every enrollment of the tenant
+        # (200,000 on the bench) on every request.
+        return queryset.order_by("program_id", "partner_id")
 
     def get_object(self):
         return selectors.access_enrollment(self.membership, self.kwargs["enrollment_id"])

@@ -11,6 +11,7 @@ from django.utils import timezone
 from incentives import actions
 from incentives.eligibility import eligibility_q
 from incentives.models import Enrollment, EnrollmentMode, EnrollmentStatus, Program, ProgramStatus
+from incentives.services.figures import program_figures_changed
 from incentives.services.programs import current_terms
 from incentives.states import ENROLLMENT_STATES, PROGRAM_STATES
 from partners.models import Partner
@@ -166,6 +167,7 @@ def enrollment_accept(
             changes={"status": [before, "enrolled"], "terms_version": [None, terms.version]},
             note=f"from {ip}" if ip else "",
         )
+        program_figures_changed(program, enrollments=True)
     return enrollment
 
 
@@ -267,6 +269,7 @@ def _partner_transition(actor: Membership, program: Program, action: str) -> Enr
         ENROLLMENT_STATES.check(action, enrollment.status, refusal=refusal)
         target = ENROLLMENT_STATES.target(action, enrollment.status)
         move(enrollment, machine=ENROLLMENT_STATES, action=action, actor=actor.user, event=target)
+        program_figures_changed(program, enrollments=True)
     return enrollment
 
 
@@ -298,7 +301,10 @@ def auto_enroll(*, program_id: int | None = None) -> int:
                 and program.enrollment_mode == EnrollmentMode.AUTOMATIC
             ):
                 continue
-            added += _auto_enroll_one(program)
+            enrolled = _auto_enroll_one(program)
+            if enrolled:
+                program_figures_changed(program, enrollments=True)
+            added += enrolled
     return added
 
 

@@ -22,6 +22,7 @@ from incentives.models import (
     ProgramTerms,
     RequiredPartner,
 )
+from incentives.services.figures import program_figures_changed
 from incentives.services.resyncs import auto_enroll_request
 from incentives.states import ENROLLMENT_STATES, PROGRAM_STATES, STATUS_ACTIONS
 from partners.models import Partner
@@ -130,6 +131,7 @@ def program_create(*, actor: Membership, **data) -> Program:
             actor=actor.user,
             changes=changes_between({}, _history_view(program)),
         )
+        program_figures_changed(program)
     return program
 
 
@@ -166,6 +168,8 @@ def program_update(*, actor: Membership, program: Program, **changes) -> Program
             return program
         program.save()
         record_event(program, action="updated", actor=actor.user, changes=diff)
+        if "eligibility" in diff:
+            program_figures_changed(program)
         if "eligibility" in diff and program.enrollment_mode == EnrollmentMode.AUTOMATIC:
             queue_auto_enroll(program)
     return program
@@ -226,6 +230,8 @@ def terms_publish(*, actor: Membership, program: Program, body: str) -> ProgramT
             changes={"terms_version": [latest or None, terms.version]},
             note=f"{moved} enrollments must accept the new terms" if moved else "",
         )
+        if moved:
+            program_figures_changed(program, enrollments=True)
     return terms
 
 
@@ -259,6 +265,7 @@ def required_partners_set(*, actor: Membership, program: Program, partner_ids: l
                 actor=actor.user,
                 changes={"required_partners": [sorted(current), sorted(ids)]},
             )
+            program_figures_changed(program)
     return len(ids)
 
 

@@ -87,6 +87,15 @@ class PartnerFilterSet(filters.FilterSet):
         model = Partner
         fields: list[str] = []
 
+    def get_form_class(self):
+        """The form class built once for the FilterSet class, not once a request (building it,
+        labels and fields of every filter, was a fifth of a partner list request). Nothing in it
+        depends on the request: no filter here has a queryset."""
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
+
     def partner_filters(self) -> selectors.PartnerFilters:
         """The validated parameters as the selector's filters."""
         data = self.form.cleaned_data

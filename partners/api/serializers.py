@@ -62,6 +62,58 @@ class PartnerSerializer(serializers.ModelSerializer):
         """What the caller may do with the partner: `edit`."""
         return actions_of(self, partner_actions_for, partner)
 
+    # The columns `rows` reads, as `QuerySet.values()` names them.
+    ROW_VALUES = (
+        "id",
+        "name",
+        "type",
+        "tier_id",
+        "tier__name",
+        "region",
+        "territory",
+        "country",
+        "stage",
+        "segment",
+        "channel_manager_id",
+        "channel_manager__user__email",
+        "status",
+        "external_id",
+        "created_at",
+        "updated_at",
+    )
+
+    @classmethod
+    def rows(cls, values, membership) -> list[dict]:
+        """The list's rows from `values(*ROW_VALUES)`, equal to what the serializer writes for
+        the same partners (the list API's hot path: a dict a row, no field objects)."""
+        stamp = serializers.DateTimeField().to_representation
+        # The actions on a partner do not depend on which partner (`partners.actions`).
+        actions = sorted(partner_actions_for(membership, None)) if membership else []
+        out = []
+        for row in values:
+            out.append(
+                {
+                    "id": row["id"],
+                    "name": row["name"],
+                    "type": row["type"],
+                    "tier": row["tier_id"],
+                    "tier_name": row["tier__name"],
+                    "region": row["region"],
+                    "territory": row["territory"],
+                    "country": row["country"],
+                    "stage": row["stage"],
+                    "segment": row["segment"],
+                    "channel_manager": row["channel_manager_id"],
+                    "channel_manager_email": row["channel_manager__user__email"],
+                    "status": row["status"],
+                    "external_id": row["external_id"],
+                    "created_at": stamp(row["created_at"]),
+                    "updated_at": stamp(row["updated_at"]),
+                    "actions": list(actions),
+                }
+            )
+        return out
+
 
 class TierSerializer(serializers.ModelSerializer):
     class Meta:

@@ -88,6 +88,13 @@ class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
+    def list(self, request, *args, **kwargs):
+        """The page as plain rows (`PartnerSerializer.rows`): what the serializer would write,
+        without a model instance and a field object a value."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset.values(*PartnerSerializer.ROW_VALUES))
+        return self.get_paginated_response(PartnerSerializer.rows(page, self.membership))
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -1,0 +1,150 @@
+"""What keeps every list fast: the cached membership check, capped and cached counts, plain
+rows, and the rate limits of the API."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+from rest_framework.test import APIClient
+
+from partners.api.serializers import PartnerSerializer
+from partners.models import Partner
+from tenancy import services
+from tenancy.api import pagination
+from tenancy.context import tenant_scope
+from tenancy.roles import Role
+from tests.conftest import client_for
+
+PARTNERS = "/api/v1/t/alpha/partners/"
+
+
+def statements(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    return response, [q["sql"] for q in queries.captured_queries]
+
+
+def test_list_reads_no_membership_row_once_the_membership_is_cached(worlds):
+    alpha, _ = worlds
+    client = client_for(alpha.user(Role.VENDOR_ADMIN))
+    assert client.get(PARTNERS).status_code == 200
+    response, sql = statements(client, PARTNERS)
+    assert response.status_code == 200
+    assert not [s for s in sql if 'FROM "tenancy_membership"' in s], sql
+
+
+def test_a_removed_member_loses_access_at_once(worlds):
+    alpha, _ = worlds
+    admin, cam = alpha.member(Role.VENDOR_ADMIN), alpha.member(Role.CHANNEL_MANAGER)
+    client = client_for(cam.user)
+    assert client.get(PARTNERS).status_code == 200  # the membership is cached now
+    with tenant_scope(alpha.tenant):
+        services.membership_deactivate(actor=admin, membership=cam)
+    assert client.get(PARTNERS).status_code == 404
+
+
+def test_a_changed_role_applies_at_once(worlds):
+    alpha, _ = worlds
+    admin, cam = alpha.member(Role.VENDOR_ADMIN), alpha.member(Role.CHANNEL_MANAGER)
+    client = client_for(cam.user)
+    assert client.get("/api/v1/t/alpha/members/").status_code == 200
+    with tenant_scope(alpha.tenant):
+        services.membership_update(actor=admin, membership=cam, role=Role.CLAIMS_REVIEWER)
+    assert client.get("/api/v1/t/alpha/members/").status_code == 403
+
+
+def test_a_deactivated_tenant_closes_at_once(worlds):
+    alpha, _ = worlds
+    client = client_for(alpha.user(Role.VENDOR_ADMIN))
+    assert client.get(PARTNERS).status_code == 200
+    alpha.tenant.is_active = False
+    alpha.tenant.save(update_fields=["is_active"])
+    assert client.get(PARTNERS).status_code == 404
+
+
+def test_a_long_list_is_counted_in_full_once_then_from_the_cache(worlds, monkeypatch):
+    alpha, _ = worlds
+    monkeypatch.setattr(pagination, "COUNT_CAP", 5)
+    with tenant_scope(alpha.tenant):
+        Partner.objects.bulk_create([Partner(name=f"Many {n}") for n in range(8)])
+        expected = Partner.objects.count()
+    client = client_for(alpha.user(Role.VENDOR_ADMIN))
+    url = f"{PARTNERS}?page_size=3"  # a full first page: the count is needed
+    first, sql = statements(client, url)
+    assert first.json()["count"] == expected
+    assert any("COUNT(*)" in s and "LIMIT" not in s for s in sql), sql
+    second, sql = statements(client, url)
+    assert second.json()["count"] == expected
+    assert not [s for s in sql if "COUNT(*)" in s], sql
+
+
+def test_a_short_list_is_counted_exactly_on_every_request(worlds):
+    alpha, _ = worlds
+    client = client_for(alpha.user(Role.VENDOR_ADMIN))
+    before = client.get(PARTNERS).json()["count"]
+    with tenant_scope(alpha.tenant):
+        Partner.objects.create(name="Newcomer")
+    assert client.get(PARTNERS).json()["count"] == before + 1
+
+
+def test_the_partner_list_rows_equal_the_serializers(worlds):
+    alpha, _ = worlds
+    client = client_for(alpha.user(Role.VENDOR_ADMIN))
+    rows = client.get(PARTNERS).json()["results"]
+    with tenant_scope(alpha.tenant):
+        partners = Partner.objects.filter(pk__in=[r["id"] for r in rows])
+        context = {"membership": alpha.member(Role.VENDOR_ADMIN)}
+        data = PartnerSerializer(partners, many=True, context=context).data
+    expected = {p["id"]: p for p in data}
+    assert rows
+    assert all(row == expected[row["id"]] for row in rows)
+
+
+def token_client(user, tenant) -> tuple[APIClient, int]:
+    token, key = services.api_token_create(user=user, tenant=tenant, name="script")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client, token.pk
+
+
+@override_settings(API_THROTTLE_RATES={"token": "3/minute", "tenant": None})
+def test_a_token_over_its_rate_gets_429_with_retry_after(worlds):
+    alpha, _ = worlds
+    client, _ = token_client(alpha.user(Role.VENDOR_ADMIN), alpha.tenant)
+    answers = [client.get(PARTNERS) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert 1 <= int(answers[-1]["Retry-After"]) <= 60
+    assert answers[-1].json()["code"] == "throttled"
+    # Another token of the same person has its own allowance.
+    other, _ = token_client(alpha.user(Role.VENDOR_ADMIN), alpha.tenant)
+    assert other.get(PARTNERS).status_code == 200
+
+
+@override_settings(API_THROTTLE_RATES={"token": None, "tenant": "4/minute"})
+def test_a_tenant_over_its_rate_gets_429_for_everyone_in_it(worlds):
+    alpha, _ = worlds
+    admin, _ = token_client(alpha.user(Role.VENDOR_ADMIN), alpha.tenant)
+    cam, _ = token_client(alpha.user(Role.CHANNEL_MANAGER), alpha.tenant)
+    codes = [c.get(PARTNERS).status_code for c in (admin, cam, admin, cam, admin, cam)]
+    assert codes == [200, 200, 200, 200, 429, 429]
+    # Another tenant is not held back.
+    bravo, _ = token_client(worlds[1].user(Role.VENDOR_ADMIN), worlds[1].tenant)
+    assert bravo.get("/api/v1/t/bravo/partners/").status_code == 200
+
+
+@pytest.mark.parametrize("rate", ["3/minute"])
+def test_a_session_is_limited_per_user(worlds, rate):
+    alpha, _ = worlds
+    client = client_for(alpha.user(Role.VENDOR_ADMIN))
+    with override_settings(API_THROTTLE_RATES={"token": rate, "tenant": None}):
+        codes = [client.get(PARTNERS).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_a_first_page_that_is_not_full_is_counted_without_a_count(worlds):
+    alpha, _ = worlds
+    client = client_for(alpha.user(Role.VENDOR_ADMIN))
+    response, sql = statements(client, f"{PARTNERS}?q=Alpha")
+    assert response.json()["count"] == len(response.json()["results"]) == 2
+    assert not [s for s in sql if "COUNT(" in s], sql
