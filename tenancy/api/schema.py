@@ -6,8 +6,9 @@
 - **Error answers.** Every operation documents the errors the API base view and the exception
   handler (`tenancy.api.errors`) can answer, each with the one error body `Error`: 400 (input,
   and the query-string rule every tenant view applies), 401 (no or bad credentials), 403 (role),
-  404 (an unknown tenant or object, a page past the end), 409 (a change that conflicts) and 429
-  (throttled, with `Retry-After`) where a throttle applies.
+  404 (an unknown tenant or object, a page past the end), 409 (a change that conflicts), 415 (a
+  change sent in a content type the operation does not read) and 429 (throttled, with
+  `Retry-After`) where a throttle applies.
 - **Nullable fields.** A read-only field declared with `default=None` (`source="tier.name"`
   through a relation that may be empty) answers `null`, so it is marked nullable.
 - **Pages only for lists.** Only a view set's `list` is paginated; an action that answers a
@@ -43,6 +44,7 @@ ERROR_DESCRIPTIONS = {
     "403": "The caller's role does not allow this.",
     "404": "No such tenant for the caller, no such object in it, or no such page.",
     "409": "The record changed first, or its state does not allow this; `code` says which.",
+    "415": "The body's content type is not one this operation reads.",
     "429": "Too many requests; retry after `Retry-After` seconds.",
 }
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -85,6 +87,8 @@ class UpliftAutoSchema(AutoSchema):
             codes += ["403", "404"]
         if in_tenant and self.method in UNSAFE_METHODS:
             codes.append("409")
+        if self.method in UNSAFE_METHODS:
+            codes.append("415")
         if self.view.get_throttles():
             codes.append("429")
         return sorted(codes)
