@@ -31,9 +31,11 @@ from incentives.models import (
     EnrollmentStatus,
     Program,
 )
-from incentives.services.enrollments import clean_on_behalf_reason
+from incentives.services.enrollments import (
+    clean_on_behalf_reason,
+    lock_program_for_enrollment,
+)
 from incentives.services.programs import current_terms
-from incentives.states import PROGRAM_STATES
 from partners.csv_format import (
     ImportFileError,
     RecordReader,
@@ -55,11 +57,9 @@ from partners.models import Partner, PartnerImport
 from tenancy.errors import ApplicationError
 from tenancy.models import AuditEvent, Membership
 from tenancy.permissions import require
-from tenancy.transitions import lock_for
 
 ENROLLMENTS_KIND = ENROLLMENTS_IMPORT_KIND
 COLUMNS = ("crm_id", "partner_id", "reason")
-NOT_OPEN = "This program is not open for enrollment right now."
 
 
 def read_enrollment_columns(header: list[str] | None) -> list[str]:
@@ -101,14 +101,7 @@ def enrollment_import_start(
     except ImportFileError as error:
         raise ApplicationError(str(error), field="file") from None
     with transaction.atomic():
-        program = lock_for(
-            Program,
-            machine=PROGRAM_STATES,
-            action="enroll",
-            seen=program.status,
-            refusal=NOT_OPEN,
-            pk=program.pk,
-        )
+        program = lock_program_for_enrollment(program.pk, seen=program.status)
         terms = current_terms(program)
         actions.check_program_action(
             actor=actor, program=program, action="enroll_on_behalf", has_terms=terms is not None
@@ -144,9 +137,7 @@ def _chunk_refusal(link: EnrollmentImport) -> tuple[Program | None, str]:
     ones current at the upload. Returns the locked program, or the reason every row is
     refused."""
     try:
-        program = lock_for(
-            Program, machine=PROGRAM_STATES, action="enroll", refusal=NOT_OPEN, pk=link.program_id
-        )
+        program = lock_program_for_enrollment(link.program_id)
         if link.requested_by is None:
             raise ApplicationError("The person who uploaded the file is no longer a member.")
         terms = current_terms(program)

@@ -109,6 +109,17 @@ def _partner_actor(actor: Membership) -> Partner:
     return actor.partner
 
 
+NOT_OPEN = "This program is not open for enrollment right now."
+
+
+def lock_program_for_enrollment(program_id: int, *, seen: str | None = None) -> Program:
+    """The program locked for an enrollment insert, refused (409) unless its state takes
+    enrollments; `seen` is the status the caller read, for a `concurrent_change`."""
+    return lock_for(
+        Program, machine=PROGRAM_STATES, action="enroll", seen=seen, refusal=NOT_OPEN, pk=program_id
+    )
+
+
 def enrollment_accept(
     *, actor: Membership, program: Program, terms_version: int, ip: str | None = None
 ) -> Enrollment:
@@ -118,14 +129,7 @@ def enrollment_accept(
     an enrollment on superseded terms."""
     partner = _partner_actor(actor)
     with transaction.atomic():
-        program = lock_for(
-            Program,
-            machine=PROGRAM_STATES,
-            action="enroll",
-            seen=program.status,
-            refusal="This program is not open for enrollment right now.",
-            pk=program.pk,
-        )
+        program = lock_program_for_enrollment(program.pk, seen=program.status)
         terms = current_terms(program)
         if terms is None or terms.version != terms_version:
             raise Conflict(
@@ -206,14 +210,7 @@ def enrollment_enroll_on_behalf(
     require(actor, "enrollments.enroll_on_behalf")
     reason = clean_on_behalf_reason(reason)
     with transaction.atomic():
-        program = lock_for(
-            Program,
-            machine=PROGRAM_STATES,
-            action="enroll",
-            seen=program.status,
-            refusal="This program is not open for enrollment right now.",
-            pk=program.pk,
-        )
+        program = lock_program_for_enrollment(program.pk, seen=program.status)
         terms = current_terms(program)
         if terms is not None and terms_version is not None and terms.version != terms_version:
             raise Conflict(
