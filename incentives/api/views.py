@@ -126,9 +126,12 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         ]
     )
     def list(self, request, *args, **kwargs):
+        """The page as plain rows (`ProgramSerializer.rows`), equal to the serializer's."""
         page = self.paginate_queryset(self.list_queryset())
-        data = ProgramSerializer(page, many=True, context=self._context(page)).data
-        return self.get_paginated_response(data)
+        rows = ProgramSerializer.rows(
+            page, figures=self._figures(page), actions=self._actions(page)
+        )
+        return self.get_paginated_response(rows)
 
     def retrieve(self, request, *args, **kwargs):
         program = self.get_object()
@@ -350,3 +353,9 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     def get_object(self):
         return selectors.access_enrollment(self.membership, self.kwargs["enrollment_id"])
+
+    def list(self, request, *args, **kwargs):
+        """The page as plain rows (`EnrollmentSerializer.rows`), equal to the serializer's."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset.values(*EnrollmentSerializer.ROW_VALUES))
+        return self.get_paginated_response(EnrollmentSerializer.rows(page))

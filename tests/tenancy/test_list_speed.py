@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import Max
 from django.test.utils import CaptureQueriesContext, override_settings
 from rest_framework.test import APIClient
 
+from incentives.api.serializers import EnrollmentSerializer, ProgramSerializer
+from incentives.api.views import ProgramViewSet
+from incentives.models import Enrollment, Program
 from partners.api.serializers import PartnerSerializer
 from partners.models import Partner
 from tenancy import services
 from tenancy.api import pagination
+from tenancy.api.serializers import MemberSerializer
 from tenancy.context import tenant_scope
+from tenancy.models import Membership
 from tenancy.roles import Role
 from tests.conftest import client_for
+from tests.factories.incentives import EnrollmentFactory, ProgramFactory
 
 PARTNERS = "/api/v1/t/alpha/partners/"
 
@@ -99,6 +106,53 @@ def test_the_partner_list_rows_equal_the_serializers(worlds):
     expected = {p["id"]: p for p in data}
     assert rows
     assert all(row == expected[row["id"]] for row in rows)
+
+
+def serialized(alpha, serializer, model, rows, **context) -> dict[int, dict]:
+    with tenant_scope(alpha.tenant):
+        objects = model.objects.filter(pk__in=[r["id"] for r in rows])
+        data = serializer(objects, many=True, context=context).data
+    return {item["id"]: item for item in data}
+
+
+def test_the_enrollment_list_rows_equal_the_serializers(worlds):
+    alpha, _ = worlds
+    # One with every optional value empty next to the accepted one of the fixture.
+    EnrollmentFactory(program=alpha.program, partner=alpha.other_partner, status="invited")
+    client = client_for(alpha.user(Role.VENDOR_ADMIN))
+    rows = client.get("/api/v1/t/alpha/enrollments/").json()["results"]
+    expected = serialized(alpha, EnrollmentSerializer, Enrollment, rows)
+    assert len(rows) == 2
+    assert [row == expected[row["id"]] for row in rows] == [True, True], (rows, expected)
+
+
+def test_the_member_list_rows_equal_the_serializers(worlds):
+    alpha, _ = worlds
+    client = client_for(alpha.user(Role.VENDOR_ADMIN))
+    rows = client.get("/api/v1/t/alpha/members/").json()["results"]
+    expected = serialized(alpha, MemberSerializer, Membership, rows)
+    assert len(rows) == len(alpha.members)
+    assert all(row == expected[row["id"]] for row in rows), (rows, expected)
+
+
+@pytest.mark.parametrize("role", [Role.VENDOR_ADMIN, Role.PARTNER_ADMIN])
+def test_the_program_list_rows_equal_the_serializers(worlds, role):
+    alpha, _ = worlds
+    ProgramFactory(tenant=alpha.tenant, name="Alpha draft", status="draft")
+    client = client_for(alpha.user(role))
+    rows = client.get("/api/v1/t/alpha/programs/").json()["results"]
+    view = ProgramViewSet(action="list", membership=alpha.member(role))
+    with tenant_scope(alpha.tenant):
+        programs = list(
+            Program.objects.filter(pk__in=[r["id"] for r in rows]).annotate(
+                current_terms_version=Max("terms_versions__version")
+            )
+        )
+        context = {"figures": view._figures(programs), "actions": view._actions(programs)}
+        data = ProgramSerializer(programs, many=True, context=context).data
+    expected = {item["id"]: item for item in data}
+    assert rows
+    assert all(row == expected[row["id"]] for row in rows), (rows, expected)
 
 
 def token_client(user, tenant) -> tuple[APIClient, int]:
