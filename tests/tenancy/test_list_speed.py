@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.test.utils import CaptureQueriesContext, override_settings
 from rest_framework.test import APIClient
 
+from incentives.actions import program_actions_for
 from incentives.api.serializers import EnrollmentSerializer, ProgramSerializer
 from incentives.api.views import ProgramViewSet
 from incentives.models import Enrollment, Program
@@ -139,6 +140,8 @@ def test_the_member_list_rows_equal_the_serializers(worlds):
 def test_the_program_list_rows_equal_the_serializers(worlds, role):
     alpha, _ = worlds
     ProgramFactory(tenant=alpha.tenant, name="Alpha draft", status="draft")
+    ProgramFactory(tenant=alpha.tenant, name="Alpha auto", enrollment_mode="automatic")
+    ProgramFactory(tenant=alpha.tenant, name="Alpha paused", status="paused")
     client = client_for(alpha.user(role))
     rows = client.get("/api/v1/t/alpha/programs/").json()["results"]
     view = ProgramViewSet(action="list", membership=alpha.member(role))
@@ -148,10 +151,19 @@ def test_the_program_list_rows_equal_the_serializers(worlds, role):
                 current_terms_version=Max("terms_versions__version")
             )
         )
-        context = {"figures": view._figures(programs), "actions": view._actions(programs)}
+        actor = alpha.member(role)
+        actions = view._actions(programs)
+        if role == Role.VENDOR_ADMIN:  # each program's own actions, not those of its kind
+            actions = {
+                p.pk: program_actions_for(actor, p, has_terms=p.current_terms_version is not None)
+                for p in programs
+            }
+        context = {"figures": view._figures(programs), "actions": actions}
         data = ProgramSerializer(programs, many=True, context=context).data
     expected = {item["id"]: item for item in data}
     assert rows
+    if role == Role.VENDOR_ADMIN:  # programs of different kinds offer different actions
+        assert len({tuple(row["actions"]) for row in rows}) > 1
     assert all(row == expected[row["id"]] for row in rows), (rows, expected)
 
 
