@@ -4,6 +4,7 @@ rows, and the rate limits of the API."""
 from __future__ import annotations
 
 import pytest
+import redis
 from django.db import connection
 from django.db.models import Max
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -214,3 +215,37 @@ def test_a_first_page_that_is_not_full_is_counted_without_a_count(worlds):
     response, sql = statements(client, f"{PARTNERS}?q=Alpha")
     assert response.json()["count"] == len(response.json()["results"]) == 2
     assert not [s for s in sql if "COUNT(" in s], sql
+
+
+def test_the_token_and_tenant_limits_cost_one_redis_round_trip(worlds, monkeypatch):
+    """Both windows are counted in one pipeline, not an INCR (and an ADD) a limit."""
+    alpha, _ = worlds
+    client, _ = token_client(alpha.user(Role.VENDOR_ADMIN), alpha.tenant)
+    trips = []
+    command, execute = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def spy_command(self, *args, **options):
+        if any("throttle:" in str(arg) for arg in args):
+            trips.append(args[0])
+        return command(self, *args, **options)
+
+    def spy_execute(self, *args, **options):
+        if any("throttle:" in str(arg) for c in self.command_stack for arg in c[0]):
+            trips.append("pipeline")
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", spy_command)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", spy_execute)
+    with override_settings(API_THROTTLE_RATES={"token": "100/minute", "tenant": "100/minute"}):
+        for _ in range(3):
+            assert client.get(PARTNERS).status_code == 200
+    assert trips == ["pipeline"] * 3
+
+
+@override_settings(API_THROTTLE_RATES={"token": "100/minute", "tenant": "2/minute"})
+def test_the_tenant_limit_still_holds_when_the_token_has_room(worlds):
+    alpha, _ = worlds
+    client, _ = token_client(alpha.user(Role.VENDOR_ADMIN), alpha.tenant)
+    answers = [client.get(PARTNERS) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[-1]["Retry-After"]) >= 1
