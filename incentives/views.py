@@ -4,12 +4,15 @@ program page with its transitions, terms, required partners, enrollments and his
 from __future__ import annotations
 
 from functools import cached_property
+from html import escape
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Subquery
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
@@ -35,6 +38,7 @@ from incentives.models import (
 from incentives.services import enrollments as enrollment_services
 from incentives.services import invite_jobs as invite_job_services
 from incentives.services import programs as program_services
+from incentives.templatetags.programs import rate
 from partners.selectors import distinct_values, partner_list_for, tier_list
 from tenancy.errors import ApplicationError
 from tenancy.permissions import can
@@ -50,6 +54,50 @@ HISTORY_LIMIT = 100
 
 def _choice(value: str | None, allowed: list[str]) -> str:
     return value if value in allowed else ""
+
+
+PROGRAM_ROW = (
+    '<tr><td><a href="{detail}">{name}</a></td><td>{kind}</td>'
+    '<td><span class="badge status-{status}">{status_label}</span></td>'
+    "<td>{starts} – {ends}</td>"  # noqa: RUF001
+    '<td class="num">{eligible}</td><td class="num">{enrolled}</td>'
+    '<td class="num">{rate}{reaccept}</td><td class="num">{required}</td></tr>'
+)
+REACCEPT = (
+    '<br><small class="reaccept" title="Enrolled partners who have not yet accepted the current '
+    'terms">{} to re-accept</small>'
+)
+PROGRAM_LABELS = {"kind": dict(ProgramKind.choices), "status": dict(ProgramStatus.choices)}
+
+
+def program_rows(rows, *, tenant_slug: str) -> str:
+    """The rows of the program table as HTML from `(program, figures)` pairs, written here
+    rather than by a template loop (most of the page's time: a reversed URL, two display
+    methods, two date filters a row). Every value from the database goes through `escape`."""
+    detail = reverse("program_detail", args=[tenant_slug, 0]).replace("/0/", "/{}/")
+    out = []
+    for program, figures in rows:
+        if figures.required:
+            required = f"{figures.required_enrolled} of {figures.required}"
+        else:
+            required = '<span class="muted">none required</span>'
+        out.append(
+            PROGRAM_ROW.format(
+                detail=detail.format(program.pk),
+                name=escape(program.name),
+                kind=escape(PROGRAM_LABELS["kind"].get(program.kind, program.kind)),
+                status=escape(program.status),
+                status_label=escape(PROGRAM_LABELS["status"].get(program.status, program.status)),
+                starts=escape(date_format(program.starts_on, "j M Y")),
+                ends=escape(date_format(program.ends_on, "j M Y")),
+                eligible=figures.eligible,
+                enrolled=figures.enrolled,
+                rate=escape(rate(figures.enrollment_rate)),
+                reaccept=REACCEPT.format(program.to_reaccept) if program.to_reaccept else "",
+                required=required,
+            )
+        )
+    return mark_safe("".join(out))  # noqa: S308  (every database value escaped above)
 
 
 class ProgramListView(TenantPageMixin, TemplateView):
@@ -72,9 +120,11 @@ class ProgramListView(TenantPageMixin, TemplateView):
         to_reaccept = selectors.reaccept_counts(list(page.object_list))
         for program in page.object_list:
             program.to_reaccept = to_reaccept.get(program.pk, 0)
+        rows = [(program, figures[program.pk]) for program in page.object_list]
         context.update(
             page=page,
-            rows=[(program, figures[program.pk]) for program in page.object_list],
+            rows=rows,
+            program_rows=program_rows(rows, tenant_slug=self.membership.tenant.slug),
             status=status,
             kind=kind,
             search=search,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 
 from django.contrib import messages
 from django.db.models import Count
@@ -11,7 +12,6 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.views import View
@@ -102,38 +102,38 @@ LABELS = {
 def partner_rows(partners, *, tenant_slug: str, can_edit: bool) -> str:
     """The rows of the partner table as HTML, written here rather than by a template loop: the
     template engine spent about 15 ms a page of 50 on them (a URL reversed twice a row, a
-    display method and a filter a cell); this is a small fraction of that. Every value is
-    escaped by `format_html`."""
+    display method and a filter a cell); this is a small fraction of that. Every value from
+    the database goes through `escape` (the standard library's, which Django's own `escape`
+    wraps, without the per-call lazy-string checks of `format_html`)."""
     detail = reverse("partner_detail", args=[tenant_slug, 0]).replace("/0/", "/{}/")
     edit = reverse("partner_edit", args=[tenant_slug, 0]).replace("/0/", "/{}/")
+    dash = '<span class="muted">—</span>'
     out = []
     for p in partners:
+        name = escape(p.name)
         manager = p.channel_manager.user if p.channel_manager_id else None
         out.append(
-            format_html(
-                ROW,
+            ROW.format(
                 detail=detail.format(p.pk),
-                name=p.name,
-                crm=format_html("<br><small>{}</small>", p.external_id) if p.external_id else "",
-                type=LABELS["type"].get(p.type, p.type),
-                tier=p.tier.name if p.tier_id else "—",
-                region=p.region or "—",
-                territory=format_html(" · {}", p.territory) if p.territory else "",
-                country=format_html("<br><small>{}</small>", p.country) if p.country else "",
-                stage=LABELS["stage"].get(p.stage, p.stage),
-                segment=LABELS["segment"].get(p.segment, p.segment),
-                manager=manager if manager else mark_safe('<span class="muted">—</span>'),
-                status=p.status,
-                status_label=LABELS["status"].get(p.status, p.status),
-                added=date_format(localtime(p.created_at), "j M Y"),
-                edit=format_html(
-                    '<td><a href="{}" aria-label="Edit {}">Edit</a></td>', edit.format(p.pk), p.name
-                )
+                name=name,
+                crm=f"<br><small>{escape(p.external_id)}</small>" if p.external_id else "",
+                type=escape(LABELS["type"].get(p.type, p.type)),
+                tier=escape(p.tier.name) if p.tier_id else "—",
+                region=escape(p.region) if p.region else "—",
+                territory=f" · {escape(p.territory)}" if p.territory else "",
+                country=f"<br><small>{escape(p.country)}</small>" if p.country else "",
+                stage=escape(LABELS["stage"].get(p.stage, p.stage)),
+                segment=escape(LABELS["segment"].get(p.segment, p.segment)),
+                manager=escape(str(manager)) if manager else dash,
+                status=escape(p.status),
+                status_label=escape(LABELS["status"].get(p.status, p.status)),
+                added=escape(date_format(localtime(p.created_at), "j M Y")),
+                edit=f'<td><a href="{edit.format(p.pk)}" aria-label="Edit {name}">Edit</a></td>'
                 if can_edit
                 else "",
             )
         )
-    return mark_safe("\n".join(out))  # noqa: S308  (each row built by format_html)
+    return mark_safe("\n".join(out))  # noqa: S308  (every database value escaped above)
 
 
 class PartnerListView(TenantPageMixin, TemplateView):

@@ -113,6 +113,47 @@ class ProgramSerializer(serializers.ModelSerializer):
         partner admin `enroll`, `reaccept`, `decline`, `withdraw` (for their company)."""
         return sorted(self.context.get("actions", {}).get(program.pk, ()))
 
+    @classmethod
+    def rows(cls, programs, *, figures: dict, actions: dict) -> list[dict]:
+        """The list's rows, equal to what the serializer writes for the same programs with the
+        same `figures` and `actions` in its context (a dict a row, no field object a value)."""
+        stamp = serializers.DateTimeField().to_representation
+        money = serializers.DecimalField(max_digits=14, decimal_places=2).to_representation
+        out = []
+        for program in programs:
+            stored = figures.get(program.pk)
+            out.append(
+                {
+                    "id": program.pk,
+                    "name": program.name,
+                    "description": program.description,
+                    "kind": program.kind,
+                    "status": program.status,
+                    "starts_on": program.starts_on.isoformat(),
+                    "ends_on": program.ends_on.isoformat(),
+                    "claim_window_days": program.claim_window_days,
+                    "currency": program.currency,
+                    "budget": money(program.budget),
+                    "eligibility": program.eligibility,
+                    "enrollment_mode": program.enrollment_mode,
+                    "current_terms_version": program.current_terms_version,
+                    "figures": None
+                    if stored is None
+                    else {
+                        "eligible": stored.eligible,
+                        "enrolled": stored.enrolled,
+                        "required": stored.required,
+                        "required_enrolled": stored.required_enrolled,
+                        "enrollment_rate": stored.enrollment_rate,
+                        "required_rate": stored.required_rate,
+                    },
+                    "actions": sorted(actions.get(program.pk, ())),
+                    "created_at": stamp(program.created_at),
+                    "updated_at": stamp(program.updated_at),
+                }
+            )
+        return out
+
 
 class TransitionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=STATUS_ACTIONS)
@@ -225,3 +266,50 @@ class EnrollmentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    # The columns `rows` reads, as `QuerySet.values()` names them.
+    ROW_VALUES = (
+        "id",
+        "program_id",
+        "program__name",
+        "partner_id",
+        "partner__name",
+        "status",
+        "automatic",
+        "terms__version",
+        "accepted_by__email",
+        "accepted_at",
+        "accepted_from",
+        "on_behalf",
+        "on_behalf_reason",
+        "invited_at",
+        "created_at",
+        "updated_at",
+    )
+
+    @classmethod
+    def rows(cls, values) -> list[dict]:
+        """The list's rows from `values(*ROW_VALUES)`, equal to what the serializer writes for
+        the same enrollments (a dict a row, no model instance and no field object a value)."""
+        stamp = serializers.DateTimeField().to_representation
+        return [
+            {
+                "id": row["id"],
+                "program": row["program_id"],
+                "program_name": row["program__name"],
+                "partner": row["partner_id"],
+                "partner_name": row["partner__name"],
+                "status": row["status"],
+                "automatic": row["automatic"],
+                "terms_version": row["terms__version"],
+                "accepted_by": row["accepted_by__email"],
+                "accepted_at": stamp(row["accepted_at"]) if row["accepted_at"] else None,
+                "accepted_from": row["accepted_from"],
+                "on_behalf": row["on_behalf"],
+                "on_behalf_reason": row["on_behalf_reason"],
+                "invited_at": stamp(row["invited_at"]) if row["invited_at"] else None,
+                "created_at": stamp(row["created_at"]),
+                "updated_at": stamp(row["updated_at"]),
+            }
+            for row in values
+        ]

@@ -95,12 +95,18 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         company's enrollment actions for partner people (one query for the enrollments)."""
         membership = self.membership
         if not is_partner_person(membership):
-            return {
-                p.pk: program_actions_for(
-                    membership, p, has_terms=p.current_terms_version is not None
-                )
-                for p in programs
-            }
+            # A program's actions for staff follow from its status, its mode and whether it has
+            # terms (`check_program_action` reads nothing else once `has_terms` is given): each
+            # combination is checked once a page, not once a program.
+            by_kind: dict[tuple, frozenset[str]] = {}
+            actions = {}
+            for p in programs:
+                has_terms = p.current_terms_version is not None
+                key = (p.status, p.enrollment_mode, has_terms)
+                if key not in by_kind:
+                    by_kind[key] = program_actions_for(membership, p, has_terms=has_terms)
+                actions[p.pk] = by_kind[key]
+            return actions
         if not can(membership, "enrollments.decide_for_partner"):
             return {}
         enrollments = selectors.enrollments_by_program(membership.partner, list(programs))
@@ -126,9 +132,12 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         ]
     )
     def list(self, request, *args, **kwargs):
+        """The page as plain rows (`ProgramSerializer.rows`), equal to the serializer's."""
         page = self.paginate_queryset(self.list_queryset())
-        data = ProgramSerializer(page, many=True, context=self._context(page)).data
-        return self.get_paginated_response(data)
+        rows = ProgramSerializer.rows(
+            page, figures=self._figures(page), actions=self._actions(page)
+        )
+        return self.get_paginated_response(rows)
 
     def retrieve(self, request, *args, **kwargs):
         program = self.get_object()
@@ -350,3 +359,9 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     def get_object(self):
         return selectors.access_enrollment(self.membership, self.kwargs["enrollment_id"])
+
+    def list(self, request, *args, **kwargs):
+        """The page as plain rows (`EnrollmentSerializer.rows`), equal to the serializer's."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset.values(*EnrollmentSerializer.ROW_VALUES))
+        return self.get_paginated_response(EnrollmentSerializer.rows(page))

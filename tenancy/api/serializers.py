@@ -64,6 +64,39 @@ class MemberSerializer(serializers.ModelSerializer):
         fields = ["id", "user", "role", "partner", "is_active", "created_at"]
         read_only_fields = ["id", "user", "is_active", "created_at"]
 
+    # The columns `rows` reads, as `QuerySet.values()` names them.
+    ROW_VALUES = (
+        "id",
+        "user_id",
+        "user__email",
+        "user__full_name",
+        "role",
+        "partner_id",
+        "is_active",
+        "created_at",
+    )
+
+    @classmethod
+    def rows(cls, values) -> list[dict]:
+        """The list's rows from `values(*ROW_VALUES)`, equal to what the serializer writes for
+        the same memberships (a dict a row, no model instance and no field object a value)."""
+        stamp = serializers.DateTimeField().to_representation
+        return [
+            {
+                "id": row["id"],
+                "user": {
+                    "id": row["user_id"],
+                    "email": row["user__email"],
+                    "full_name": row["user__full_name"],
+                },
+                "role": row["role"],
+                "partner": row["partner_id"],
+                "is_active": row["is_active"],
+                "created_at": stamp(row["created_at"]),
+            }
+            for row in values
+        ]
+
 
 class InvitationSerializer(serializers.ModelSerializer):
     role = serializers.ChoiceField(choices=Role.choices)

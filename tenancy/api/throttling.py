@@ -1,11 +1,14 @@
 """API rate limits per token and per tenant, counted in Redis (the Django cache).
 
-A fixed window a scope: one `INCR` of `throttle:<scope>:<who>:<window>` a request, the key
+A fixed window a scope: one counter `throttle:<scope>:<who>:<window>` a request, the key
 expiring with its window. DRF's `SimpleRateThrottle` keeps every request's timestamp in one
 cached list, which at generous rates (thousands a minute) is rewritten whole on every call; a
-counter costs the same at any rate. A refusal is DRF's 429 with `Retry-After`, the seconds left
-in the window. Rates are `API_THROTTLE_RATES` in settings (`"<n>/<second|minute|hour>"`,
-`None` for no limit), read on every request so tests can override them.
+counter costs the same at any rate. Every window of a request is counted in one pipelined round
+trip (`count_requests`: `SET … NX EX` to open a window, `INCR` to count it, for each scope),
+where the cache's own `incr` took two round trips a scope (`EXISTS`, then `INCRBY`) and a third
+to open a window. A refusal is DRF's 429 with `Retry-After`, the seconds left in the window.
+Rates are `API_THROTTLE_RATES` in settings (`"<n>/<second|minute|hour>"`, `None` for no
+limit), read on every request so tests can override them.
 """
 
 from __future__ import annotations
@@ -34,27 +37,50 @@ class FixedWindowThrottle(BaseThrottle):
     def identity(self, request, view) -> str | None:
         raise NotImplementedError
 
-    def allow_request(self, request, view) -> bool:
-        self._wait = None
+    def window(self, request, view, now: float) -> tuple[str, int, int, int] | None:
+        """(key, limit, period, window number) of the request's window; None: no limit."""
         rate = parse_rate(settings.API_THROTTLE_RATES.get(self.scope))
         who = self.identity(request, view)
         if rate is None or who is None:
-            return True
+            return None
         limit, period = rate
-        now = time.time()
         window = int(now // period)
-        key = f"throttle:{self.scope}:{who}:{window}"
-        try:
-            used = cache.incr(key)
-        except ValueError:  # the window's first request
-            used = 1 if cache.add(key, 1, period + 1) else cache.incr(key)
-        if used <= limit:
-            return True
-        self._wait = max(1, math.ceil((window + 1) * period - now))
-        return False
+        return f"throttle:{self.scope}:{who}:{window}", limit, period, window
+
+    def allow_request(self, request, view) -> bool:
+        return not count_requests([self], request, view)
 
     def wait(self) -> float | None:
         return self._wait
+
+
+def count_requests(throttles, request, view) -> list[float]:
+    """Counts the request in the window of every throttle of `throttles` (FixedWindowThrottle)
+    in one Redis round trip; the waits (seconds) of those whose limit it exceeds, each throttle
+    keeping its own for `wait()`."""
+    now = time.time()
+    windows = []
+    for throttle in throttles:
+        throttle._wait = None
+        found = throttle.window(request, view, now)
+        if found is not None:
+            windows.append((throttle, *found))
+    if not windows:
+        return []
+    # The cache's client (its keys prefixed and versioned as `cache.incr` writes them).
+    client = cache._cache.get_client(write=True)
+    pipe = client.pipeline(transaction=False)
+    for _, key, _, period, _ in windows:
+        redis_key = cache.make_and_validate_key(key)
+        pipe.set(redis_key, 0, ex=period + 1, nx=True)
+        pipe.incr(redis_key)
+    counts = pipe.execute()[1::2]
+    waits = []
+    for (throttle, _, limit, period, window), used in zip(windows, counts, strict=True):
+        if used > limit:
+            throttle._wait = max(1, math.ceil((window + 1) * period - now))
+            waits.append(throttle._wait)
+    return waits
 
 
 class TokenRateThrottle(FixedWindowThrottle):

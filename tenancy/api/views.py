@@ -70,6 +70,12 @@ class MemberViewSet(
     def get_object(self):
         return selectors.access_membership(self.membership, self.kwargs["member_id"])
 
+    def list(self, request, *args, **kwargs):
+        """The page as plain rows (`MemberSerializer.rows`), equal to the serializer's."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset.values(*MemberSerializer.ROW_VALUES))
+        return self.get_paginated_response(MemberSerializer.rows(page))
+
     def partial_update(self, request, *args, **kwargs):
         member = self.get_object()
         serializer = self.get_serializer(member, data=request.data, partial=True)

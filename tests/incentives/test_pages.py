@@ -523,3 +523,39 @@ def test_a_closed_program_takes_no_new_terms(worlds):
     assert _messages(response) == ["A closed program's terms cannot change."]
     with tenant_scope(alpha.tenant):
         assert not program.terms_versions.exists()
+
+
+# The program rows as the template wrote them before `incentives.views.program_rows`.
+TEMPLATE_ROWS = """{% load programs %}{% for program, figures in rows %}
+    <tr>
+      <td><a href="{% url 'program_detail' tenant.slug program.pk %}">{{ program.name }}</a></td>
+      <td>{{ program.get_kind_display }}</td>
+      <td><span class="badge status-{{ program.status }}">{{ program.get_status_display }}</span></td>
+      <td>{{ program.starts_on|date:"j M Y" }} – {{ program.ends_on|date:"j M Y" }}</td>
+      <td class="num">{{ figures.eligible }}</td>
+      <td class="num">{{ figures.enrolled }}</td>
+      <td class="num">{{ figures.enrollment_rate|rate }}{% if program.to_reaccept %}<br><small class="reaccept" title="Enrolled partners who have not yet accepted the current terms">{{ program.to_reaccept }} to re-accept</small>{% endif %}</td>
+      <td class="num">{% if figures.required %}{{ figures.required_enrolled }} of {{ figures.required }}{% else %}<span class="muted">none required</span>{% endif %}</td>
+    </tr>{% endfor %}"""  # noqa: E501, RUF001
+
+
+def test_the_program_rows_equal_what_the_template_wrote(worlds):
+    import re
+
+    from django.template import Context, Template
+
+    from incentives.views import program_rows
+
+    alpha, _ = worlds
+    ProgramFactory(tenant=alpha.tenant, name='<i>"Q4" & Sons\'</i>', status="draft")
+    with tenant_scope(alpha.tenant):
+        programs = list(Program.objects.order_by("pk"))
+        figures = selectors.program_list_figures(programs)
+        for number, program in enumerate(programs):
+            program.to_reaccept = number  # one with none, one with some
+        rows = [(program, figures[program.pk]) for program in programs]
+        html = program_rows(rows, tenant_slug="alpha")
+        expected = Template(TEMPLATE_ROWS).render(Context({"rows": rows, "tenant": alpha.tenant}))
+    assert "&lt;i&gt;&quot;Q4&quot; &amp; Sons&#x27;&lt;/i&gt;" in html
+    assert "1 to re-accept" in html
+    assert html == re.sub(r">\s+<", "><", expected).strip()

@@ -550,3 +550,71 @@ def test_partner_page_makes_a_fixed_number_of_queries(worlds, django_assert_max_
     with django_assert_max_num_queries(DETAIL_QUERIES):
         response = client.get(_url("partner_detail", alpha.partner.pk))
     assert len(response.context["timeline"]) == min(2 * size, 100)
+
+
+def reference_rows(partners, *, tenant_slug: str, can_edit: bool) -> str:
+    """`partners.views.partner_rows` as it was written with `format_html`, the reference its
+    faster form must equal."""
+    from django.utils.formats import date_format
+    from django.utils.html import format_html
+    from django.utils.safestring import mark_safe
+    from django.utils.timezone import localtime
+
+    from partners.views import LABELS, ROW
+
+    detail = reverse("partner_detail", args=[tenant_slug, 0]).replace("/0/", "/{}/")
+    edit = reverse("partner_edit", args=[tenant_slug, 0]).replace("/0/", "/{}/")
+    out = []
+    for p in partners:
+        manager = p.channel_manager.user if p.channel_manager_id else None
+        out.append(
+            format_html(
+                ROW,
+                detail=detail.format(p.pk),
+                name=p.name,
+                crm=format_html("<br><small>{}</small>", p.external_id) if p.external_id else "",
+                type=LABELS["type"].get(p.type, p.type),
+                tier=p.tier.name if p.tier_id else "—",
+                region=p.region or "—",
+                territory=format_html(" · {}", p.territory) if p.territory else "",
+                country=format_html("<br><small>{}</small>", p.country) if p.country else "",
+                stage=LABELS["stage"].get(p.stage, p.stage),
+                segment=LABELS["segment"].get(p.segment, p.segment),
+                manager=manager if manager else mark_safe('<span class="muted">—</span>'),
+                status=p.status,
+                status_label=LABELS["status"].get(p.status, p.status),
+                added=date_format(localtime(p.created_at), "j M Y"),
+                edit=format_html(
+                    '<td><a href="{}" aria-label="Edit {}">Edit</a></td>', edit.format(p.pk), p.name
+                )
+                if can_edit
+                else "",
+            )
+        )
+    return mark_safe("\n".join(out))  # noqa: S308  (each row built by format_html)
+
+
+@pytest.mark.parametrize("can_edit", [True, False])
+def test_the_partner_rows_equal_their_format_html_reference(worlds, can_edit):
+    from partners.views import partner_rows
+
+    alpha, _ = worlds
+    cam = alpha.member(Role.CHANNEL_MANAGER)
+    PartnerFactory(
+        tenant=alpha.tenant,
+        name='<b>"Bold" & Sons\'</b>',
+        external_id="CRM-<1>",
+        region="EMEA",
+        territory="DACH & <Nordics>",
+        country="DE",
+        tier=alpha.tier,
+        channel_manager=cam,
+        type="var",
+    )
+    with tenant_scope(alpha.tenant):
+        partners = list(Partner.objects.select_related("tier", "channel_manager__user"))
+        rows = partner_rows(partners, tenant_slug="alpha", can_edit=can_edit)
+        expected = reference_rows(partners, tenant_slug="alpha", can_edit=can_edit)
+    assert len(partners) == 3
+    assert "&lt;b&gt;&quot;Bold&quot; &amp; Sons&#x27;&lt;/b&gt;" in rows
+    assert rows == expected

@@ -4,17 +4,26 @@ rows, and the rate limits of the API."""
 from __future__ import annotations
 
 import pytest
+import redis
 from django.db import connection
+from django.db.models import Max
 from django.test.utils import CaptureQueriesContext, override_settings
 from rest_framework.test import APIClient
 
+from incentives.actions import program_actions_for
+from incentives.api.serializers import EnrollmentSerializer, ProgramSerializer
+from incentives.api.views import ProgramViewSet
+from incentives.models import Enrollment, Program
 from partners.api.serializers import PartnerSerializer
 from partners.models import Partner
 from tenancy import services
 from tenancy.api import pagination
+from tenancy.api.serializers import MemberSerializer
 from tenancy.context import tenant_scope
+from tenancy.models import Membership
 from tenancy.roles import Role
 from tests.conftest import client_for
+from tests.factories.incentives import EnrollmentFactory, ProgramFactory
 
 PARTNERS = "/api/v1/t/alpha/partners/"
 
@@ -101,6 +110,64 @@ def test_the_partner_list_rows_equal_the_serializers(worlds):
     assert all(row == expected[row["id"]] for row in rows)
 
 
+def serialized(alpha, serializer, model, rows, **context) -> dict[int, dict]:
+    with tenant_scope(alpha.tenant):
+        objects = model.objects.filter(pk__in=[r["id"] for r in rows])
+        data = serializer(objects, many=True, context=context).data
+    return {item["id"]: item for item in data}
+
+
+def test_the_enrollment_list_rows_equal_the_serializers(worlds):
+    alpha, _ = worlds
+    # One with every optional value empty next to the accepted one of the fixture.
+    EnrollmentFactory(program=alpha.program, partner=alpha.other_partner, status="invited")
+    client = client_for(alpha.user(Role.VENDOR_ADMIN))
+    rows = client.get("/api/v1/t/alpha/enrollments/").json()["results"]
+    expected = serialized(alpha, EnrollmentSerializer, Enrollment, rows)
+    assert len(rows) == 2
+    assert [row == expected[row["id"]] for row in rows] == [True, True], (rows, expected)
+
+
+def test_the_member_list_rows_equal_the_serializers(worlds):
+    alpha, _ = worlds
+    client = client_for(alpha.user(Role.VENDOR_ADMIN))
+    rows = client.get("/api/v1/t/alpha/members/").json()["results"]
+    expected = serialized(alpha, MemberSerializer, Membership, rows)
+    assert len(rows) == len(alpha.members)
+    assert all(row == expected[row["id"]] for row in rows), (rows, expected)
+
+
+@pytest.mark.parametrize("role", [Role.VENDOR_ADMIN, Role.PARTNER_ADMIN])
+def test_the_program_list_rows_equal_the_serializers(worlds, role):
+    alpha, _ = worlds
+    ProgramFactory(tenant=alpha.tenant, name="Alpha draft", status="draft")
+    ProgramFactory(tenant=alpha.tenant, name="Alpha auto", enrollment_mode="automatic")
+    ProgramFactory(tenant=alpha.tenant, name="Alpha paused", status="paused")
+    client = client_for(alpha.user(role))
+    rows = client.get("/api/v1/t/alpha/programs/").json()["results"]
+    view = ProgramViewSet(action="list", membership=alpha.member(role))
+    with tenant_scope(alpha.tenant):
+        programs = list(
+            Program.objects.filter(pk__in=[r["id"] for r in rows]).annotate(
+                current_terms_version=Max("terms_versions__version")
+            )
+        )
+        actor = alpha.member(role)
+        actions = view._actions(programs)
+        if role == Role.VENDOR_ADMIN:  # each program's own actions, not those of its kind
+            actions = {
+                p.pk: program_actions_for(actor, p, has_terms=p.current_terms_version is not None)
+                for p in programs
+            }
+        context = {"figures": view._figures(programs), "actions": actions}
+        data = ProgramSerializer(programs, many=True, context=context).data
+    expected = {item["id"]: item for item in data}
+    assert rows
+    if role == Role.VENDOR_ADMIN:  # programs of different kinds offer different actions
+        assert len({tuple(row["actions"]) for row in rows}) > 1
+    assert all(row == expected[row["id"]] for row in rows), (rows, expected)
+
+
 def token_client(user, tenant) -> tuple[APIClient, int]:
     token, key = services.api_token_create(user=user, tenant=tenant, name="script")
     client = APIClient()
@@ -148,3 +215,37 @@ def test_a_first_page_that_is_not_full_is_counted_without_a_count(worlds):
     response, sql = statements(client, f"{PARTNERS}?q=Alpha")
     assert response.json()["count"] == len(response.json()["results"]) == 2
     assert not [s for s in sql if "COUNT(" in s], sql
+
+
+def test_the_token_and_tenant_limits_cost_one_redis_round_trip(worlds, monkeypatch):
+    """Both windows are counted in one pipeline, not an INCR (and an ADD) a limit."""
+    alpha, _ = worlds
+    client, _ = token_client(alpha.user(Role.VENDOR_ADMIN), alpha.tenant)
+    trips = []
+    command, execute = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def spy_command(self, *args, **options):
+        if any("throttle:" in str(arg) for arg in args):
+            trips.append(args[0])
+        return command(self, *args, **options)
+
+    def spy_execute(self, *args, **options):
+        if any("throttle:" in str(arg) for c in self.command_stack for arg in c[0]):
+            trips.append("pipeline")
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", spy_command)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", spy_execute)
+    with override_settings(API_THROTTLE_RATES={"token": "100/minute", "tenant": "100/minute"}):
+        for _ in range(3):
+            assert client.get(PARTNERS).status_code == 200
+    assert trips == ["pipeline"] * 3
+
+
+@override_settings(API_THROTTLE_RATES={"token": "100/minute", "tenant": "2/minute"})
+def test_the_tenant_limit_still_holds_when_the_token_has_room(worlds):
+    alpha, _ = worlds
+    client, _ = token_client(alpha.user(Role.VENDOR_ADMIN), alpha.tenant)
+    answers = [client.get(PARTNERS) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[-1]["Retry-After"]) >= 1

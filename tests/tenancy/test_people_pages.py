@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+from django.template import RequestContext, Template
+from django.test import RequestFactory
 from django.urls import reverse
 
+from tenancy import selectors
+from tenancy.actions import with_member_actions
+from tenancy.context import tenant_scope
 from tenancy.roles import Role
+from tenancy.views import member_rows
 from tests.factories.tenancy import MembershipFactory
 from tests.tenancy.test_pages import _client
 
@@ -52,3 +61,53 @@ def test_the_invite_form_offers_a_menu_of_partners_in_a_small_tenant(worlds):
     client = _client(alpha.user(Role.VENDOR_ADMIN))
     html = client.get(reverse("members", args=["alpha"])).content.decode()
     assert f'<option value="{alpha.other_partner.pk}"' in html
+
+
+# The People rows as the template wrote them before `tenancy.views.member_rows` took over.
+TEMPLATE_ROWS = """{% for m in members %}
+<tr class="member-row">
+  <td>{{ m.user.full_name|default:"—" }}<br><small>{{ m.user.email }}</small></td>
+  <td>{% include "_member_role.html" %}</td>
+  <td data-label="Partner">{% if m.partner %}<a href="{% url 'partner_detail' tenant.slug m.partner_id %}">{{ m.partner.name }}</a>{% else %}—{% endif %}</td>
+  <td>{% if "remove" in m.actions %}<form class="inline" method="post" action="{% url 'member_remove' tenant.slug m.pk %}" data-confirm="Remove {{ m.user.full_name|default:m.user.email }} from {{ tenant.name }}? They lose access at once.">{% csrf_token %}<button class="small danger">Remove</button></form>{% endif %}</td>
+</tr>{% endfor %}"""  # noqa: E501
+
+
+def normalized(html: str) -> str:
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', 'name="csrfmiddlewaretoken"', html)
+    html = re.sub(r">\s+", ">", re.sub(r"\s+<", "<", html))
+    return re.sub(r"\s+", " ", re.sub(r"\s+>", ">", html)).strip()
+
+
+@pytest.mark.parametrize("role", [Role.VENDOR_ADMIN, Role.PARTNER_ADMIN, Role.CHANNEL_MANAGER])
+def test_the_people_rows_equal_what_the_template_wrote(worlds, role):
+    alpha, _ = worlds
+    MembershipFactory(
+        tenant=alpha.tenant,
+        role="partner_rep",
+        partner=alpha.partner,
+        user__full_name='Ann <b>"Bold"</b> & Co',
+        user__email="ann@alpha.example",
+    )
+    MembershipFactory(tenant=alpha.tenant, role="claims_reviewer", user__full_name="")
+    actor = alpha.member(role)
+    with tenant_scope(alpha.tenant):
+        members = with_member_actions(actor, selectors.member_list_for(actor))
+        rows = member_rows(members, tenant=alpha.tenant, csrf_token="x")
+        request = RequestFactory().get("/")
+        expected = Template("{% load static %}" + TEMPLATE_ROWS).render(
+            RequestContext(request, {"members": members, "tenant": alpha.tenant})
+        )
+    assert members
+    assert "&lt;b&gt;" in rows or role == Role.PARTNER_ADMIN
+    assert normalized(rows) == normalized(expected)
+
+
+def test_the_people_page_lists_its_rows_and_says_when_nobody_matches(worlds):
+    alpha, _ = worlds
+    client = _client(alpha.user(Role.VENDOR_ADMIN))
+    url = reverse("members", args=["alpha"])
+    html = client.get(url).content.decode()
+    assert html.count('class="member-row"') == len(alpha.members)
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert "Nobody matches." in client.get(url, {"q": "no-such-person"}).content.decode()
