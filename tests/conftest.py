@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import dj_database_url
 import pytest
 from django.conf import settings
+from django.core.management.base import CommandError
+from django.core.management.commands import flush
+from django.db import OperationalError
 from rest_framework.test import APIClient
 
 from incentives.models import Enrollment, Program
@@ -22,6 +26,33 @@ from tests.isolation.tally import ApiRunTally, Tally
 
 SWEEP_TALLY = pytest.StashKey[Tally]()
 API_RUN_TALLY = pytest.StashKey[ApiRunTally]()
+
+FLUSH_ATTEMPTS = 5
+
+
+def _deadlocked(error: CommandError) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, OperationalError) and getattr(cause.__cause__, "pgcode", "") == "40P01"
+
+
+def _flush_retrying_a_deadlock(self, *args, **options):
+    """A transactional test ends by emptying every table with one TRUNCATE, which takes its
+    exclusive locks table by table. The real worker (alive for the rest of the run once a test
+    started it) may still be handling what the test's last commit set going, holding a row lock
+    on one table and asking for another: PostgreSQL then ends one of the two as a deadlock.
+    When that is the TRUNCATE, the flush rolled back whole; once the worker's transaction is
+    through, it succeeds. Production never truncates, so only the teardown needs this."""
+    for attempt in range(1, FLUSH_ATTEMPTS + 1):
+        try:
+            return _flush_handle(self, *args, **options)
+        except CommandError as error:
+            if attempt == FLUSH_ATTEMPTS or not _deadlocked(error):
+                raise
+            time.sleep(0.2 * attempt)
+
+
+_flush_handle = flush.Command.handle
+flush.Command.handle = _flush_retrying_a_deadlock
 
 
 @pytest.fixture(scope="session")
