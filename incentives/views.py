@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Subquery
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.generic import FormView, TemplateView
@@ -40,7 +39,9 @@ from incentives.services import invite_jobs as invite_job_services
 from incentives.services import programs as program_services
 from incentives.templatetags.programs import rate
 from partners.selectors import distinct_values, partner_list_for, tier_list
+from tenancy.api.pagination import ListPaginator
 from tenancy.errors import ApplicationError
+from tenancy.formats import short_date_writer
 from tenancy.permissions import can
 from tenancy.web import TenantPageMixin, refused_form_status
 
@@ -75,6 +76,7 @@ def program_rows(rows, *, tenant_slug: str) -> str:
     rather than by a template loop (most of the page's time: a reversed URL, two display
     methods, two date filters a row). Every value from the database goes through `escape`."""
     detail = reverse("program_detail", args=[tenant_slug, 0]).replace("/0/", "/{}/")
+    short_date = short_date_writer()
     out = []
     for program, figures in rows:
         if figures.required:
@@ -88,8 +90,8 @@ def program_rows(rows, *, tenant_slug: str) -> str:
                 kind=escape(PROGRAM_LABELS["kind"].get(program.kind, program.kind)),
                 status=escape(program.status),
                 status_label=escape(PROGRAM_LABELS["status"].get(program.status, program.status)),
-                starts=escape(date_format(program.starts_on, "j M Y")),
-                ends=escape(date_format(program.ends_on, "j M Y")),
+                starts=escape(short_date(program.starts_on)),
+                ends=escape(short_date(program.ends_on)),
                 eligible=figures.eligible,
                 enrolled=figures.enrolled,
                 rate=escape(rate(figures.enrollment_rate)),
@@ -115,7 +117,8 @@ class ProgramListView(TenantPageMixin, TemplateView):
         programs = selectors.program_list_for(
             self.membership, status=status or None, kind=kind or None, search=search
         )
-        page = Paginator(programs, 25).get_page(params.get("page"))
+        programs = selectors.with_stored_figures(programs)
+        page = ListPaginator(programs, 25).get_page(params.get("page"))
         figures = selectors.program_list_figures(list(page.object_list))
         to_reaccept = selectors.reaccept_counts(list(page.object_list))
         for program in page.object_list:

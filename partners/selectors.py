@@ -14,6 +14,7 @@ from tenancy.context import current_tenant_id
 from tenancy.models import Membership
 from tenancy.permissions import is_partner_person
 from tenancy.query import query_int, query_ints
+from tenancy.selectors import staff_list
 
 SORTS = {
     "name": ("name", "pk"),
@@ -113,32 +114,80 @@ def access_tier(tier_id: object) -> Tier:
 
 
 FILTER_FIELDS = ("region", "territory", "country")
-# A backstop only: every write path of the partners app drops the cache when it commits.
+# A backstop only: every change the menus show drops them when it commits.
 FILTER_VALUES_SECONDS = 600
+# Bumped when a person is renamed: the channel-manager menus of every tenant show names.
+MENUS_GENERATION_KEY = "partners:filter-menus:generation"
 
 
-def _filter_values_key() -> str:
-    return f"partners:filter-values:v1:{current_tenant_id()}"
+@dataclass(frozen=True)
+class MenuItem:
+    """One choice of a filter menu: the id the filter takes and the name shown."""
+
+    pk: int
+    name: str
 
 
-def filter_values() -> dict[str, list[str]]:
-    """The regions, territories and countries in use in the bound tenant, for the filter menus
-    of the partner list: three DISTINCT scans of the partners the first time, then from the
-    cache (Redis) until a partner is created or changed (`forget_filter_values`)."""
-    key = _filter_values_key()
-    values = cache.get(key)
+def _filter_values_key(tenant_id: int | None = None) -> str:
+    return f"partners:filter-values:v1:{tenant_id or current_tenant_id()}"
+
+
+def _menus_key(tenant_id: int | None = None) -> str:
+    return f"partners:filter-menus:v1:{tenant_id or current_tenant_id()}"
+
+
+def filter_values() -> dict[str, list]:
+    """The choices of the partner list's filter menus in the bound tenant: the regions,
+    territories and countries in use (three DISTINCT scans of the partners), the tiers and the
+    staff who can be channel account managers (`MenuItem`s). Read once, then from the cache
+    (Redis, one round trip for all of them) until a partner, a tier, a membership or a
+    person's name changes (`forget_filter_values`, `forget_filter_menus`)."""
+    values_key, menus_key = _filter_values_key(), _menus_key()
+    found = cache.get_many([values_key, menus_key, MENUS_GENERATION_KEY])
+    values = found.get(values_key)
     if values is None:
         values = {name: distinct_values(name) for name in FILTER_FIELDS}
-        cache.set(key, values, FILTER_VALUES_SECONDS)
-    return values
+        cache.set(values_key, values, FILTER_VALUES_SECONDS)
+    generation = found.get(MENUS_GENERATION_KEY, 0)
+    menus = found.get(menus_key)
+    if menus is None or menus[0] != generation:
+        menus = (generation, _read_menus())
+        cache.set(menus_key, menus, FILTER_VALUES_SECONDS)
+    return {**values, **menus[1]}
+
+
+def _read_menus() -> dict[str, list[MenuItem]]:
+    return {
+        "tiers": [MenuItem(tier.pk, tier.name) for tier in tier_list()],
+        "managers": [MenuItem(m.pk, str(m.user)) for m in staff_list()],
+    }
 
 
 def forget_filter_values() -> None:
-    """Drop the bound tenant's cached filter values, now and when the transaction commits (a
-    page read between the two would otherwise cache the old values again)."""
+    """Drop the bound tenant's cached regions, territories and countries, now and when the
+    transaction commits (a page read between the two would otherwise cache the old values
+    again)."""
     key = _filter_values_key()
     cache.delete(key)
     transaction.on_commit(lambda: cache.delete(key))
+
+
+def forget_filter_menus(tenant_id: int) -> None:
+    """Drop a tenant's cached tier and channel-manager menus, now and on commit."""
+    key = _menus_key(tenant_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+def forget_all_filter_menus() -> None:
+    """Make every tenant's cached menus stale (a person's name changed), now and on commit."""
+
+    def bump() -> None:
+        cache.add(MENUS_GENERATION_KEY, 0, None)
+        cache.incr(MENUS_GENERATION_KEY)
+
+    bump()
+    transaction.on_commit(bump)
 
 
 def distinct_values(field_name: str) -> list[str]:

@@ -194,6 +194,7 @@ def tier_reorder(*, actor: Membership, tier_ids: list[int]) -> list[Tier]:
         for rank, tier_id in enumerate(map(int, tier_ids), start=1):
             tiers[tier_id].rank = rank
         Tier.objects.bulk_update(tiers.values(), ["rank"])
+        selectors.forget_filter_menus(actor.tenant_id)  # a bulk update sends no signal
     return sorted(tiers.values(), key=lambda t: t.rank)
 
 

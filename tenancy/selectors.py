@@ -42,6 +42,52 @@ def forget_all_memberships() -> None:
     transaction.on_commit(bump)
 
 
+def _token_key(key_hash: str) -> str:
+    return f"tenancy:api-token:v1:{key_hash}"
+
+
+def forget_api_tokens(key_hashes) -> None:
+    """Drops these tokens' cached rows now and again when the transaction commits (see
+    `live_token`)."""
+    keys = [_token_key(key_hash) for key_hash in set(key_hashes)]
+    if not keys:
+        return
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def forget_api_tokens_of(user_id: int) -> None:
+    forget_api_tokens(ApiToken.objects.filter(user_id=user_id).values_list("key_hash", flat=True))
+
+
+def live_token(key_hash: str, *, now, used_within: int) -> ApiToken | None:
+    """The unrevoked token with this key hash, with its user, or None.
+
+    Every API request asks, so the row is cached for `API_TOKEN_CACHE_SECONDS` (a read of the
+    token and its user was a fifth of a small list request). A change of the token or of its
+    user (revocation, a password change, deactivation) drops the cached copy
+    (`tenancy.signals`), so a revoked token stops working at once. Its last use is written to
+    the database when the token is read from it and the recorded use is older than
+    `used_within` seconds: at most once a minute with the cache's default lifetime."""
+    key = _token_key(key_hash)
+    token = cache.get(key)
+    if token is not None:
+        return token
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=key_hash, revoked_at__isnull=True)
+        .first()
+    )
+    if token is None:
+        return None
+    last = token.last_used_at
+    if last is None or (now - last).total_seconds() > used_within:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    cache.set(key, token, settings.API_TOKEN_CACHE_SECONDS)
+    return token
+
+
 def memberships_of(user: User) -> list[Membership]:
     """The user's own active memberships in active tenants, across tenants: read before any
     tenant is bound (the membership check, the tenant switcher).
@@ -101,6 +147,16 @@ def membership_for(memberships: list[Membership], tenant_slug: str) -> Membershi
         if membership.tenant.slug == tenant_slug:
             return membership
     raise Http404("No such tenant.")
+
+
+def staff_list() -> QuerySet[Membership]:
+    """The bound tenant's active vendor staff (who can be a partner's channel account manager),
+    by email."""
+    return (
+        Membership.objects.filter(is_active=True, role__in=sorted(STAFF_ROLES))
+        .select_related("user")
+        .order_by("user__email")
+    )
 
 
 def member_list_for(

@@ -19,7 +19,7 @@ from tenancy.models import ApiToken, Invitation, Membership, Tenant, User, hash_
 from tenancy.permissions import PARTNER_ROLES, STAFF_ROLES, is_partner_person, manages, require
 from tenancy.roles import Role
 from tenancy.second_factor import staff_mfa_refusal
-from tenancy.selectors import memberships_of
+from tenancy.selectors import forget_api_tokens, memberships_of
 from tenancy.states import INVITATION_STATES
 from tenancy.tasking import enqueue_on_commit
 from tenancy.text import clean_text
@@ -359,6 +359,6 @@ def api_token_create(
 
 
 def api_token_revoke(*, user: User, token_id: int) -> None:
-    ApiToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    tokens = ApiToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True)
+    forget_api_tokens(tokens.values_list("key_hash", flat=True))
+    tokens.update(revoked_at=timezone.now())

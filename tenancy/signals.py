@@ -1,9 +1,9 @@
-"""Receivers of allauth's signals, and the cache invalidation on changes of memberships and
-tenants (see `selectors.memberships_of`).
+"""Receivers of allauth's signals, and the cache invalidation on changes of memberships,
+tenants, API tokens and users (see `selectors.memberships_of` and `selectors.live_token`).
 
-Model signals rather than the services alone for the cache: a membership or tenant saved
-anywhere (the admin, a shell, a data migration) must drop the cached copy too, or a removed
-member would keep access until the cache expires."""
+Model signals rather than the services alone for the cache: a membership, tenant, token or
+user saved anywhere (the admin, a shell, a data migration) must drop the cached copy too, or a
+removed member or a revoked token would keep access until the cache expires."""
 
 from __future__ import annotations
 
@@ -12,8 +12,13 @@ from allauth.mfa.signals import authenticator_added
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from tenancy.models import Membership, Tenant
-from tenancy.selectors import forget_all_memberships, forget_memberships
+from tenancy.models import ApiToken, Membership, Tenant, User
+from tenancy.selectors import (
+    forget_all_memberships,
+    forget_api_tokens,
+    forget_api_tokens_of,
+    forget_memberships,
+)
 
 
 @receiver(authenticator_added, dispatch_uid="tenancy.second_factor_on_activation")
@@ -34,8 +39,21 @@ def _tenant_changed(sender, instance: Tenant, **kwargs) -> None:
     forget_all_memberships()
 
 
+def _token_changed(sender, instance: ApiToken, **kwargs) -> None:
+    forget_api_tokens([instance.key_hash])
+
+
+def _user_changed(sender, instance: User, **kwargs) -> None:
+    """A password change (which revokes the tokens after the save), a deactivation or a new
+    name: the cached tokens carry the user."""
+    forget_api_tokens_of(instance.pk)
+
+
 def connect() -> None:
     post_save.connect(_membership_changed, sender=Membership, dispatch_uid="memberships.saved")
     post_delete.connect(_membership_changed, sender=Membership, dispatch_uid="memberships.gone")
     post_save.connect(_tenant_changed, sender=Tenant, dispatch_uid="tenant.saved")
     post_delete.connect(_tenant_changed, sender=Tenant, dispatch_uid="tenant.gone")
+    post_save.connect(_token_changed, sender=ApiToken, dispatch_uid="api-token.saved")
+    post_delete.connect(_token_changed, sender=ApiToken, dispatch_uid="api-token.gone")
+    post_save.connect(_user_changed, sender=User, dispatch_uid="user.saved")

@@ -8,6 +8,8 @@ rolls back.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import transaction
@@ -28,6 +30,14 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def bad_query_page(request: HttpRequest, error: BadQuery) -> HttpResponse:
     """The 400 page for a query-string parameter that cannot be read, naming it."""
     return render(request, "400.html", {"errors": error.errors}, status=400)
+
+
+def request_unit(method: str):
+    """The unit of work of an API request: one transaction for a change, so an error leaves
+    nothing half-written; none for a read (GET, HEAD, OPTIONS), whose statements each carry the
+    tenant on their own (`tenancy.db.base`) and which saves the BEGIN and COMMIT round trips.
+    (A read that streams with a server-side cursor opens its own transaction.)"""
+    return nullcontext() if method in SAFE_METHODS else transaction.atomic()
 
 
 class TenantPageMixin:
@@ -71,6 +81,7 @@ class TenantPageMixin:
             return redirect("mfa_activate_totp")
         if refusal is not None:
             return render(request, "403.html", {"reason": refusal}, status=403)
+        # One transaction even for a read: forms iterate their choices with server-side cursors.
         with tenant_scope(membership.tenant), transaction.atomic():
             try:
                 check_query(request.GET)

@@ -219,7 +219,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "tenancy.api.schema.UpliftAutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "tenancy.api.filters.FilterBackend",
         "tenancy.api.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "tenancy.api.pagination.PageNumberPagination",
@@ -247,6 +247,8 @@ API_THROTTLE_RATES = {
 # How long a user's memberships stay cached (`tenancy.selectors.memberships_of`); a change of a
 # membership or a tenant drops the cache at once, so this only bounds what a missed signal costs.
 MEMBERSHIP_CACHE_SECONDS = int(env("MEMBERSHIP_CACHE_SECONDS", "60"))
+# How long a process may answer an API token from the cache (`tenancy.selectors.live_token`).
+API_TOKEN_CACHE_SECONDS = int(env("API_TOKEN_CACHE_SECONDS", "60"))
 # How long the count of a list of over 1,000 rows is reused (`tenancy.api.pagination`).
 LIST_COUNT_CACHE_SECONDS = int(env("LIST_COUNT_CACHE_SECONDS", "30"))
 SPECTACULAR_SETTINGS = {

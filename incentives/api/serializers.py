@@ -14,6 +14,7 @@ from incentives.models import (
     ProgramTerms,
 )
 from incentives.states import STATUS_ACTIONS
+from tenancy.formats import decimal_writer, iso_datetime_writer
 
 
 class FiguresSerializer(serializers.Serializer):
@@ -117,8 +118,8 @@ class ProgramSerializer(serializers.ModelSerializer):
     def rows(cls, programs, *, figures: dict, actions: dict) -> list[dict]:
         """The list's rows, equal to what the serializer writes for the same programs with the
         same `figures` and `actions` in its context (a dict a row, no field object a value)."""
-        stamp = serializers.DateTimeField().to_representation
-        money = serializers.DecimalField(max_digits=14, decimal_places=2).to_representation
+        stamp = iso_datetime_writer()
+        money = decimal_writer(2)
         out = []
         for program in programs:
             stored = figures.get(program.pk)
@@ -267,47 +268,27 @@ class EnrollmentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    # The columns `rows` reads, as `QuerySet.values()` names them.
-    ROW_VALUES = (
-        "id",
-        "program_id",
-        "program__name",
-        "partner_id",
-        "partner__name",
-        "status",
-        "automatic",
-        "terms__version",
-        "accepted_by__email",
-        "accepted_at",
-        "accepted_from",
-        "on_behalf",
-        "on_behalf_reason",
-        "invited_at",
-        "created_at",
-        "updated_at",
-    )
-
     @classmethod
     def rows(cls, values) -> list[dict]:
-        """The list's rows from `values(*ROW_VALUES)`, equal to what the serializer writes for
+        """The list's rows from `selectors.enrollment_rows`, equal to what the serializer writes for
         the same enrollments (a dict a row, no model instance and no field object a value)."""
-        stamp = serializers.DateTimeField().to_representation
+        stamp = iso_datetime_writer()
         return [
             {
                 "id": row["id"],
                 "program": row["program_id"],
-                "program_name": row["program__name"],
+                "program_name": row["program_name"],
                 "partner": row["partner_id"],
-                "partner_name": row["partner__name"],
+                "partner_name": row["partner_name"],
                 "status": row["status"],
                 "automatic": row["automatic"],
-                "terms_version": row["terms__version"],
-                "accepted_by": row["accepted_by__email"],
-                "accepted_at": stamp(row["accepted_at"]) if row["accepted_at"] else None,
+                "terms_version": row["terms_version"],
+                "accepted_by": row["accepted_by_email"],
+                "accepted_at": stamp(row["accepted_at"]),
                 "accepted_from": row["accepted_from"],
                 "on_behalf": row["on_behalf"],
                 "on_behalf_reason": row["on_behalf_reason"],
-                "invited_at": stamp(row["invited_at"]) if row["invited_at"] else None,
+                "invited_at": stamp(row["invited_at"]),
                 "created_at": stamp(row["created_at"]),
                 "updated_at": stamp(row["updated_at"]),
             }

@@ -68,12 +68,15 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
             .values("version")[:1]
         )
         params = self.request.query_params
-        return selectors.program_list_for(
+        programs = selectors.program_list_for(
             self.membership,
             status=query_choice(params, "status", ProgramStatus.values),
             kind=query_choice(params, "kind", ProgramKind.values),
             search=params.get("q", ""),
         ).annotate(current_terms_version=Subquery(latest_terms))
+        if is_partner_person(self.membership):  # never the figures of other partners
+            return programs
+        return selectors.with_stored_figures(programs)
 
     def get_object(self):
         program = selectors.access_program(self.membership, self.kwargs["program_id"])
@@ -363,5 +366,5 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     def list(self, request, *args, **kwargs):
         """The page as plain rows (`EnrollmentSerializer.rows`), equal to the serializer's."""
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset.values(*EnrollmentSerializer.ROW_VALUES))
+        page = self.paginate_queryset(selectors.enrollment_rows(queryset))
         return self.get_paginated_response(EnrollmentSerializer.rows(page))

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from partners.actions import partner_actions_for
 from partners.models import Partner, Tier
 from tenancy.api.serializers import ActionsField, actions_of
+from tenancy.formats import iso_datetime_writer
 from tenancy.models import Membership
 
 
@@ -86,7 +87,7 @@ class PartnerSerializer(serializers.ModelSerializer):
     def rows(cls, values, membership) -> list[dict]:
         """The list's rows from `values(*ROW_VALUES)`, equal to what the serializer writes for
         the same partners (the list API's hot path: a dict a row, no field objects)."""
-        stamp = serializers.DateTimeField().to_representation
+        stamp = iso_datetime_writer()
         # The actions on a partner do not depend on which partner (`partners.actions`).
         actions = sorted(partner_actions_for(membership, None)) if membership else []
         out = []

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 from django.http import StreamingHttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, renderers, status
@@ -14,6 +13,7 @@ from partners import csv_format, selectors, services
 from partners.api.filters import PartnerFilterSet
 from partners.api.serializers import PartnerSerializer, TierReorderSerializer, TierSerializer
 from tenancy.api.base import TenantViewSet
+from tenancy.api.filters import FilterBackend
 from tenancy.query import check_query
 
 
@@ -37,7 +37,7 @@ class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     write_capability = "partners.edit"
     serializer_class = PartnerSerializer
     lookup_url_kwarg = "partner_id"
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = PartnerFilterSet
 
     def capabilities_for(self, method: str) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from rest_framework import authentication, exceptions, permissions
 
 from tenancy.models import ApiToken, Membership, hash_secret
 from tenancy.second_factor import request_mfa_refusal
+from tenancy.selectors import live_token
 
 # One write a minute at most: a token used in a loop does not rewrite its row each call.
 LAST_USED_RESOLUTION_SECONDS = 60
@@ -29,22 +30,15 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Invalid token header: expected 'Token <key>'.")
         key = header[1].decode(errors="replace")
-        token = (
-            ApiToken.objects.select_related("user")
-            .filter(key_hash=hash_secret(key), revoked_at__isnull=True)
-            .first()
-        )
+        now = timezone.now()
+        token = live_token(hash_secret(key), now=now, used_within=LAST_USED_RESOLUTION_SECONDS)
         if token is None or token.tenant_id is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
-        now = timezone.now()
         if token.is_expired(now):
             raise exceptions.AuthenticationFailed(
                 f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC; create a new one "
                 "under Account → API tokens."
             )
-        last = token.last_used_at
-        if last is None or (now - last).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 
     def authenticate_header(self, request) -> str:

@@ -2,7 +2,8 @@
 
 Authentication first, then the membership check (404 for a tenant the caller is not a member of,
 the same as for one that does not exist), then the tenant is bound for both walls for the rest of
-the request and one transaction opened (an error response rolls it back), then permissions
+the request and, for a change, one transaction opened (an error response rolls it back; a read
+runs without one, `tenancy.web.request_unit`), then permissions
 per HTTP method. Subclasses declare `capability` and `write_capability`; they never define
 `get_queryset` without going through a selector.
 """
@@ -24,6 +25,7 @@ from tenancy.models import Membership
 from tenancy.permissions import can, check_capability_declaration, roles_with
 from tenancy.query import check_query
 from tenancy.selectors import membership_for, memberships_of
+from tenancy.web import request_unit
 
 
 class HasTenantRole(permissions.BasePermission):
@@ -65,8 +67,9 @@ class TenantAPIMixin:
         with ExitStack() as stack:
             self._scope_stack = stack
             self._scoped = False
+            self._unit_open = False
             response = super().dispatch(request, *args, **kwargs)
-            if self._scoped and response.status_code >= 400:
+            if self._scoped and response.status_code >= 400 and self._unit_open:
                 transaction.set_rollback(True)  # an error response leaves nothing half-written
             return response
 
@@ -86,7 +89,8 @@ class TenantAPIMixin:
         request._request.tenant_id = membership.tenant_id
         self.membership = membership
         self._scope_stack.enter_context(tenant_scope(membership.tenant))
-        self._scope_stack.enter_context(transaction.atomic())
+        self._scope_stack.enter_context(request_unit(request.method))
+        self._unit_open = request.method not in permissions.SAFE_METHODS
         self._scoped = True
         self.check_permissions(request)
         self.check_throttles(request)

@@ -1,16 +1,18 @@
 """Pagination of every list, API and pages alike, with a count that stays cheap on big lists.
 
 `COUNT(*)` over a tenant's 50,000 partners was most of a list request. The count is now capped:
-`SELECT count(*) FROM (SELECT 1 … LIMIT 1001)` reads at most 1,001 rows, so a list of up to
+`SELECT count(*) FROM (SELECT id … LIMIT 1001)` reads at most 1,001 keys, so a list of up to
 1,000 rows (most filtered lists) is counted exactly on every request. A longer list is counted
 in full once and its count cached for `LIST_COUNT_CACHE_SECONDS` under the statement and its
-parameters (the tenant is among them), so its `count` may lag a change by that long; its pages
-and their rows never do.
+parameters (the tenant is among them), in Redis for every process and for a few seconds in the
+process itself (a page then asks Redis nothing for its count), so its `count` may lag a change
+by that long; its pages and their rows never do.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,29 +25,60 @@ from tenancy.context import TenantContextMissing, current_tenant_id
 COUNT_CAP = 1000
 
 
+# How long a process reuses a long list's count without asking Redis, and how many it keeps.
+LOCAL_COUNT_SECONDS = 5.0
+LOCAL_COUNT_ENTRIES = 512
+# key -> (until, count); a count of None: the list was short (counted exactly, never cached).
+_local_counts: dict[str, tuple[float, int | None]] = {}
+
+
 def _count_key(queryset) -> str:
     sql, params = queryset.query.sql_with_params()
     digest = hashlib.blake2b(repr((sql, params)).encode(), digest_size=16).hexdigest()
     return f"listcount:{current_tenant_id()}:{queryset.model._meta.label_lower}:{digest}"
 
 
+def _counted(queryset):
+    """`queryset` as a count reads it: unordered and, unless it is DISTINCT, its key alone, so
+    what a list's rows carry (the enrollment list's name subqueries) is not computed for the
+    rows counted, nor compiled for the key."""
+    queryset = queryset.order_by()
+    return queryset if queryset.query.distinct else queryset.values("pk")
+
+
+def _remember_locally(key: str, total: int | None) -> None:
+    if len(_local_counts) >= LOCAL_COUNT_ENTRIES:
+        _local_counts.clear()
+    _local_counts[key] = (time.monotonic() + LOCAL_COUNT_SECONDS, total)
+
+
 def list_count(queryset) -> int:
     """The number of rows of `queryset`: exact up to `COUNT_CAP`, cached beyond (see above)."""
     if not hasattr(queryset, "query"):
         return len(queryset)
-    queryset = queryset.order_by()
+    queryset = _counted(queryset)
     try:
         key = _count_key(queryset)
     except TenantContextMissing:  # no tenant bound (an unscoped list): counted, never cached
         return queryset.count()
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
+    local = _local_counts.get(key)
+    if local is not None and local[0] > time.monotonic():
+        if local[1] is not None:
+            return local[1]
+    else:
+        cached = cache.get(key)
+        if cached is not None:
+            _remember_locally(key, cached)
+            return cached
     capped = queryset[: COUNT_CAP + 1].count()
     if capped <= COUNT_CAP:
+        # A short list is counted exactly every time; the process remembers for a while that
+        # it was short, so its next pages go straight to this count, not to Redis first.
+        _remember_locally(key, None)
         return capped
     total = queryset.count()
     cache.set(key, total, settings.LIST_COUNT_CACHE_SECONDS)
+    _remember_locally(key, total)
     return total
 
 

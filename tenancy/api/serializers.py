@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tenancy.actions import invitation_actions_for
+from tenancy.formats import iso_datetime_writer
 from tenancy.models import Invitation, Membership, Tenant, User
 from tenancy.roles import Role
 
@@ -80,7 +81,7 @@ class MemberSerializer(serializers.ModelSerializer):
     def rows(cls, values) -> list[dict]:
         """The list's rows from `values(*ROW_VALUES)`, equal to what the serializer writes for
         the same memberships (a dict a row, no model instance and no field object a value)."""
-        stamp = serializers.DateTimeField().to_representation
+        stamp = iso_datetime_writer()
         return [
             {
                 "id": row["id"],

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from tenancy.models import ApiToken
 from tenancy.roles import Role
+from tenancy.selectors import forget_api_tokens
 from tenancy.services import api_token_create
 from tests.factories.tenancy import (
     PASSWORD,
@@ -81,7 +82,8 @@ def test_an_expired_token_is_401_saying_it_expired(worlds):
     token = ApiToken.objects.get(user=alpha.user(Role.CHANNEL_MANAGER))
     assert token.expires_at is not None
     assert api(key).get("/api/v1/t/alpha/partners/").status_code == 200
-    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    token.expires_at = timezone.now() - timedelta(seconds=1)  # the expiry has come
+    token.save(update_fields=["expires_at"])
     response = api(key).get("/api/v1/t/alpha/partners/")
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"
@@ -132,6 +134,7 @@ def test_the_last_use_is_written_at_most_once_a_minute_and_shown(worlds):
     token.refresh_from_db()
     assert token.last_used_at == first  # no write for a use within the minute
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=first - timedelta(minutes=2))
+    forget_api_tokens([token.key_hash])  # as when the cached copy expires, a minute on
     api(key).get("/api/v1/t/alpha/partners/")
     token.refresh_from_db()
     assert token.last_used_at > first - timedelta(minutes=2)
@@ -196,4 +199,53 @@ def test_a_password_set_in_the_admin_revokes_every_token(worlds):
         {"password1": "a-new-long-passphrase-8", "password2": "a-new-long-passphrase-8"},
     )
     assert response.status_code == 302, response.content[:2000]
+    _assert_revoked(key)
+
+
+# A token is read from the cache after its first use (`selectors.live_token`): each change
+# below follows a use, so the cached copy exists when the change happens.
+
+
+def _used_token(worlds):
+    alpha, _ = worlds
+    person = alpha.user(Role.CHANNEL_MANAGER)
+    token, key = api_token_create(user=person, tenant=alpha.tenant, name="CRM sync")
+    assert api(key).get("/api/v1/t/alpha/partners/").status_code == 200
+    assert api(key).get("/api/v1/t/alpha/partners/").status_code == 200  # from the cache
+    return person, token, key
+
+
+def test_a_token_revoked_on_the_tokens_page_stops_at_once(worlds):
+    person, token, key = _used_token(worlds)
+    client = Client()
+    client.force_login(person)
+    response = client.post(reverse("api_token_revoke", args=[token.pk]))
+    assert response.status_code == 302
+    _assert_revoked(key)
+
+
+def test_a_password_change_after_a_use_stops_the_token_at_once(worlds):
+    person, _, key = _used_token(worlds)
+    person.set_password("a-new-long-passphrase-8")
+    person.save()
+    _assert_revoked(key)
+
+
+def test_a_deactivated_person_s_token_stops_at_once(worlds):
+    person, _, key = _used_token(worlds)
+    person.is_active = False
+    person.save(update_fields=["is_active"])
+    _assert_revoked(key)
+
+
+def test_a_token_revoked_in_the_admin_stops_at_once(worlds):
+    _, token, key = _used_token(worlds)
+    token.revoked_at = timezone.now()
+    token.save()
+    _assert_revoked(key)
+
+
+def test_a_deleted_token_stops_at_once(worlds):
+    _, token, key = _used_token(worlds)
+    token.delete()
     _assert_revoked(key)

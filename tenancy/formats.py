@@ -1,0 +1,57 @@
+"""Date and time writers for a page of rows: the same text as DRF's `DateTimeField` and the
+template filter `date:"j M Y"`, with the time zone and the month names looked up once a page
+rather than once a value (the per-value lookups were a tenth of a list request)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
+from rest_framework import ISO_8601
+from rest_framework import serializers as drf_serializers
+from rest_framework.settings import api_settings
+
+
+def iso_datetime_writer() -> Callable[[datetime | None], str | None]:
+    """What `serializers.DateTimeField().to_representation` writes, for many values: the
+    current time zone, ISO 8601, `Z` for UTC, None for None."""
+    if api_settings.DATETIME_FORMAT is None or api_settings.DATETIME_FORMAT.lower() != ISO_8601:
+        field = drf_serializers.DateTimeField().to_representation
+        return lambda value: field(value) if value else None
+    zone = timezone.get_current_timezone()
+
+    def write(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        text = value.astimezone(zone).isoformat() if timezone.is_aware(value) else value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return write
+
+
+def short_date_writer() -> Callable[[date | datetime], str]:
+    """What the template filter `date:"j M Y"` writes ("2 Dec 2026") in the active language, for
+    many values; a datetime is shown in the current time zone first."""
+    zone = timezone.get_current_timezone()
+    months = [""] + [str(MONTHS_3[number]).title() for number in range(1, 13)]
+
+    def write(value: date | datetime) -> str:
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            value = value.astimezone(zone)
+        return f"{value.day} {months[value.month]} {value.year}"
+
+    return write
+
+
+def decimal_writer(decimal_places: int) -> Callable[[Decimal | None], str | None]:
+    """What `serializers.DecimalField(decimal_places=…)` writes with `COERCE_DECIMAL_TO_STRING`
+    for a value that fits its column: the value to that many places as plain digits."""
+    step = Decimal(1).scaleb(-decimal_places)
+
+    def write(value: Decimal | None) -> str | None:
+        return None if value is None else f"{value.quantize(step):f}"
+
+    return write
