@@ -46,6 +46,10 @@ def _register_schedules(sender: Celery, **kwargs) -> None:
             "task": "incentives.tasks.auto_enroll_requests_sweep_task",
             "schedule": 300.0,
         },
+        "figures-requests-sweep": {
+            "task": "incentives.tasks.figures_requests_sweep_task",
+            "schedule": 60.0,
+        },
         "invite-jobs-sweep": {
             "task": "incentives.tasks.invite_jobs_sweep_task",
             "schedule": settings.BULK_SWEEP_SECONDS,

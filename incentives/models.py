@@ -192,6 +192,23 @@ class AutoEnrollRequest(TenantOwned):
         return f"re-sync of {self.program_id} requested {self.requested_at:%Y-%m-%d %H:%M}"
 
 
+class FiguresRequest(TenantOwned):
+    """A pending request to recompute every figures row of a tenant: a partner changed, so any
+    program may count it differently. At most one a tenant: a request made while one is pending
+    adds nothing, so the thousands of partner events of an import come to one pass over the
+    programs, seconds after the last of them. The task deletes the request as it starts, so a
+    change during the pass makes a new request and one more pass
+    (`incentives.services.figures`)."""
+
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="figures_request_once")]
+
+    def __str__(self) -> str:
+        return f"figures of tenant {self.tenant_id} requested {self.requested_at:%Y-%m-%d %H:%M}"
+
+
 class InviteJob(BulkJob):
     """Invitations to every eligible partner of a program, sent by a bulk task in chunks of
     partners (in id order, `next_partner_id` being where the next chunk starts), each chunk

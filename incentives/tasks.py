@@ -8,6 +8,11 @@ from django.db import IntegrityError, OperationalError
 
 from incentives.models import InviteJob
 from incentives.services.enrollments import auto_enroll
+from incentives.services.figures import (
+    figures_refresh_taken,
+    program_figures_refresh,
+    stale_figures_requests,
+)
 from incentives.services.invite_jobs import invite_job_run
 from incentives.services.resyncs import auto_enroll_request_taken, stale_auto_enroll_requests
 from tenancy.context import all_tenants
@@ -44,6 +49,25 @@ def auto_enroll_requests_sweep_task() -> int:
         programs_auto_enroll_task.apply_async(
             kwargs={"tenant_id": tenant_id, "program_id": program_id}
         )
+    return len(stale)
+
+
+@tenant_task(queue="bulk")
+def program_figures_task() -> int:
+    """Recompute every figures row of the tenant (idempotent), first taking the pending
+    request, so changes made during the pass ask for another."""
+    figures_refresh_taken()
+    return program_figures_refresh()
+
+
+@shared_task(name="incentives.tasks.figures_requests_sweep_task", uplift_queue="bulk")
+def figures_requests_sweep_task() -> int:
+    """Re-queue figures passes requested minutes ago whose task never started (a lost message).
+    A fan-out job: it reads every tenant's pending request."""
+    with all_tenants(reason="fan-out: program figures requests whose task was lost"):
+        stale = stale_figures_requests()
+    for tenant_id in stale:
+        program_figures_task.apply_async(kwargs={"tenant_id": tenant_id})
     return len(stale)
 
 

@@ -308,6 +308,9 @@ CELERY_DB_REUSE_MAX = 1000
 # Partner changes within this many seconds of the first come to one automatic-enrollment re-sync
 # a program (incentives.services.resyncs). Well under the broker's visibility timeout.
 AUTO_ENROLL_COALESCE_SECONDS = int(env("AUTO_ENROLL_COALESCE_SECONDS", "60"))
+# Partner changes within this many seconds of the first come to one pass over every program's
+# figures row (incentives.services.figures): the lists show a change within seconds.
+FIGURES_COALESCE_SECONDS = int(env("FIGURES_COALESCE_SECONDS", "2"))
 
 LOGGING = {
     "version": 1,

@@ -5,18 +5,25 @@ enrollment entering or leaving `enrolled`, the eligibility, the required partner
 `program.changed` or `program.enrollments_changed` in its transaction, and partner changes
 arrive as `partner.created` / `partner.changed`. The subscriber `incentives.program_figures`
 (`incentives.subscribers`) takes a batch of them at a time and recomputes the programs they
-concern in one set-based pass (`program_figures_refresh`); partner changes concern every
-program (any one may count the partner as eligible), so one batch of them is one pass over all
-the tenant's programs, however many partners changed.
+concern in one set-based pass (`program_figures_refresh`). Partner changes concern every
+program (any one may count the partner as eligible): they ask for one pass over all the
+tenant's programs (`figures_refresh_request`), coalesced per tenant as automatic-enrollment
+re-syncs are per program (`incentives.services.resyncs`): the request is a row, unique per
+tenant, only the request that inserts it queues the task, and the task starts
+`FIGURES_COALESCE_SECONDS` later, so an import's thousands of partner events, delivered in
+batches, come to one pass rather than one a batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
-from incentives.models import Program, ProgramFigures
+from incentives.models import FiguresRequest, Program, ProgramFigures
 from incentives.selectors import program_figures
 from tenancy.context import current_tenant_id
 from tenancy.events import publish
@@ -25,6 +32,8 @@ from tenancy.events import publish
 # clause, and a few hundred clauses still make one cheap scan.
 CHUNK = 250
 FIELDS = ["eligible", "enrolled", "required", "required_enrolled", "computed_at"]
+# A request older than this has lost its task (a lost message, a killed worker).
+STALE_AFTER = timedelta(minutes=2)
 
 
 def program_figures_changed(program: Program, *, enrollments: bool = False) -> None:
@@ -60,3 +69,43 @@ def program_figures_refresh(*, program_ids: Iterable[int] | None = None) -> int:
         )
         written += len(rows)
     return written
+
+
+def figures_refresh_request() -> bool:
+    """Ask, in the current transaction, for every figures row of the bound tenant to be
+    recomputed. Returns True when this request queued the task, False when one was pending."""
+    from incentives.tasks import program_figures_task
+
+    tenant_id = current_tenant_id()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO incentives_figuresrequest (tenant_id, requested_at) VALUES (%s, %s)"
+            " ON CONFLICT (tenant_id) DO NOTHING RETURNING id",
+            [tenant_id, timezone.now()],
+        )
+        created = cursor.fetchone() is not None
+    if created:
+        transaction.on_commit(
+            lambda: program_figures_task.apply_async(
+                kwargs={"tenant_id": tenant_id}, countdown=settings.FIGURES_COALESCE_SECONDS
+            )
+        )
+    return created
+
+
+def figures_refresh_taken() -> None:
+    """Called as a pass starts: the request it answers is done, in a transaction of its own,
+    so a change from here on asks for another pass."""
+    with transaction.atomic():
+        FiguresRequest.objects.all().delete()
+
+
+def stale_figures_requests() -> list[int]:
+    """Tenant ids whose request has waited longer than `STALE_AFTER`. Runs under
+    `all_tenants()` (the sweeper)."""
+    stale = timezone.now() - STALE_AFTER
+    return list(
+        FiguresRequest.objects.filter(requested_at__lt=stale).values_list("tenant_id", flat=True)[
+            :1000
+        ]
+    )

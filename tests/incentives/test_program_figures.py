@@ -101,3 +101,77 @@ def test_a_new_partner_reaches_every_programs_eligible_count(transactional_db, c
     while stored(alpha, alpha.program).eligible == before and time.monotonic() < deadline:
         time.sleep(0.3)
     assert stored(alpha, alpha.program).eligible == before + 1, celery_worker.log_text()[-4000:]
+
+
+def _partner_events(world, count: int) -> list:
+    from tenancy.models import DomainEvent
+
+    return [
+        DomainEvent(tenant=world.tenant, kind="partner.changed", aggregate_id=n + 1)
+        for n in range(count)
+    ]
+
+
+def test_batches_of_partner_events_come_to_one_pending_pass(
+    worlds, django_capture_on_commit_callbacks
+):
+    from incentives.models import FiguresRequest
+    from incentives.subscribers import program_changes_refresh_figures
+
+    alpha, bravo = worlds
+    with tenant_scope(alpha.tenant):
+        program_figures_refresh()
+        computed = ProgramFigures.objects.get(program=alpha.program).computed_at
+        with django_capture_on_commit_callbacks() as queued:
+            for _ in range(5):  # an import's events, delivered a batch at a time
+                program_changes_refresh_figures(_partner_events(alpha, 1000))
+        assert FiguresRequest.objects.count() == 1
+        # No pass over the programs during delivery: the one pass is the task's.
+        assert ProgramFigures.objects.get(program=alpha.program).computed_at == computed
+    assert len(queued) == 1  # one task for the five batches
+    with tenant_scope(bravo.tenant):
+        assert not FiguresRequest.objects.exists()
+
+
+def test_a_program_event_refreshes_its_row_at_once_beside_a_pending_pass(worlds):
+    from incentives.services.figures import figures_refresh_request
+    from incentives.subscribers import program_changes_refresh_figures
+    from tenancy.models import DomainEvent
+
+    alpha, _ = worlds
+    with tenant_scope(alpha.tenant):
+        figures_refresh_request()
+        event = DomainEvent(
+            tenant=alpha.tenant, kind="program.enrollments_changed", aggregate_id=alpha.program.pk
+        )
+        program_changes_refresh_figures([*_partner_events(alpha, 3), event])
+        assert ProgramFigures.objects.filter(program=alpha.program).exists()
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
+def test_a_request_whose_task_was_lost_is_found_by_the_sweeper(worlds):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incentives.models import FiguresRequest
+    from incentives.services.figures import (
+        figures_refresh_request,
+        figures_refresh_taken,
+        stale_figures_requests,
+    )
+    from tenancy.context import all_tenants
+
+    alpha, bravo = worlds
+    with tenant_scope(alpha.tenant):
+        assert figures_refresh_request() is True
+        assert figures_refresh_request() is False  # pending: adds nothing
+    with all_tenants(reason="test: the sweeper's read"):
+        assert stale_figures_requests() == []
+        FiguresRequest.objects.update(requested_at=timezone.now() - timedelta(minutes=10))
+        assert stale_figures_requests() == [alpha.tenant.pk]
+    with tenant_scope(alpha.tenant):
+        figures_refresh_taken()
+        assert figures_refresh_request() is True  # taken: the next change asks again
+    with tenant_scope(bravo.tenant):
+        assert figures_refresh_request() is True
