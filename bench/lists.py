@@ -65,7 +65,7 @@ def endpoints(tenant: str, gold_tier_id: int | None) -> list[Endpoint]:
     api, page = f"/api/v1/t/{tenant}", f"/t/{tenant}"
     found = [
         Endpoint("API partners", f"{api}/partners/?page_size=50"),
-        Endpoint("API partners, search", f"{api}/partners/?q=acme&page_size=50"),
+        Endpoint("API partners, search", f"{api}/partners/?q=meridian&page_size=50"),
         Endpoint("API programs", f"{api}/programs/?page_size=50"),
         Endpoint("API enrollments", f"{api}/enrollments/?page_size=50"),
         Endpoint("API members", f"{api}/members/?page_size=50"),
