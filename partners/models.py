@@ -125,6 +125,49 @@ class Partner(TenantOwned):
         return self.name
 
 
+class SearchTermKind(models.TextChoices):
+    WORD = "word", "A word of the name"
+    CRM_ID = "crm_id", "The CRM id"
+
+
+class PartnerSearchTerm(TenantOwned):
+    """One term partner search looks up: a word of the partner's name or its whole CRM id,
+    lower-cased (`partners.search` says how a name splits into words).
+
+    Written by PostgreSQL alone: statement triggers on the partner table replace a partner's
+    terms whenever its name or CRM id changes and remove them when it is deleted, however the
+    change is made (a form, the API, a CSV import's bulk writes, raw SQL); see migration 0009.
+    Nothing in the application writes them. `term` sorts by byte (the C collation), so "starts
+    with" is a range on the index, a comparison PostgreSQL may use under row-level security
+    (`ILIKE` it may not)."""
+
+    # No cascade in Django: the delete trigger removes the terms of deleted partners in the
+    # same statement, before the (deferred) foreign key is checked. No index of its own: the
+    # unique key (tenant, partner, ...) serves the triggers' lookups by partner.
+    partner = models.ForeignKey(
+        Partner, on_delete=models.DO_NOTHING, related_name="+", editable=False, db_index=False
+    )
+    kind = models.CharField(max_length=10, choices=SearchTermKind.choices, editable=False)
+    term = models.CharField(max_length=200, db_collation="C", editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "partner", "kind", "term"], name="partner_search_term_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "kind", "term"],
+                include=["partner"],
+                name="partner_search_term_lookup",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.term}"
+
+
 PARTNERS_KIND = "partners"
 
 

@@ -6,10 +6,18 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
-from partners.models import PARTNERS_KIND, Partner, PartnerImport, Tier
+from partners.models import (
+    PARTNERS_KIND,
+    Partner,
+    PartnerImport,
+    PartnerSearchTerm,
+    SearchTermKind,
+    Tier,
+)
+from partners.search import TOP, crm_id_term, search_words
 from tenancy.context import current_tenant_id
 from tenancy.models import Membership
 from tenancy.permissions import is_partner_person
@@ -69,15 +77,13 @@ def partner_list_for(
     actor: Membership, filters: PartnerFilters | None = None, *, search: str = ""
 ) -> QuerySet[Partner]:
     """Partners `actor` may see, filtered and sorted: all of the tenant's for staff, their own
-    for partner people."""
+    for partner people. A search keeps the partners `partner_ids_matching` finds."""
     filters = filters or PartnerFilters(search=search)
     queryset = Partner.objects.select_related("tier", "channel_manager__user")
     if is_partner_person(actor):
         queryset = queryset.filter(pk=actor.partner_id)
     if filters.search:
-        queryset = queryset.filter(
-            Q(name__icontains=filters.search) | Q(external_id__iexact=filters.search)
-        )
+        queryset = queryset.filter(pk__in=partner_ids_matching(filters.search))
     for values, lookup in (
         (filters.types, "type__in"),
         (filters.tiers, "tier_id__in"),
@@ -93,6 +99,29 @@ def partner_list_for(
     if filters.channel_manager is not None:
         queryset = queryset.filter(channel_manager_id=filters.channel_manager)
     return queryset.order_by(*SORTS[filters.sort])
+
+
+def partner_ids_matching(text: str) -> QuerySet:
+    """Ids of the bound tenant's partners that `text` finds, as a subquery: those whose name has,
+    for every word of `text`, a word that starts with it (in any order, any case), and the one
+    whose CRM id is `text`, in any case. A query with no letters or digits has no words and
+    finds only a CRM id equal to it. See `partners.search` for words and limits.
+
+    One index range scan of the search terms a word (their results intersected) and one index
+    lookup for the CRM id (added to them): only byte-order comparisons and equality on `term`,
+    which PostgreSQL may evaluate under row-level security before the policy, so each is an
+    index condition."""
+    terms = PartnerSearchTerm.objects.values("partner_id")
+    each_word = [
+        terms.filter(kind=SearchTermKind.WORD, term__gte=word, term__lt=word + TOP)
+        for word in search_words(text)
+    ]
+    crm_id = crm_id_term(text)
+    by_crm_id = [terms.filter(kind=SearchTermKind.CRM_ID, term=crm_id)] if crm_id else []
+    if not each_word:
+        return by_crm_id[0] if by_crm_id else terms.none()
+    every_word = each_word[0].intersection(*each_word[1:]) if len(each_word) > 1 else each_word[0]
+    return every_word.union(*by_crm_id) if by_crm_id else every_word
 
 
 def access_partner(actor: Membership, partner_id: object) -> Partner:

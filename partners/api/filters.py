@@ -62,7 +62,10 @@ def _choices(help_text: str, choices) -> filters.MultipleChoiceFilter:
 class PartnerFilterSet(filters.FilterSet):
     """Every partner attribute; a repeated parameter matches any of its values."""
 
-    q = filters.CharFilter(help_text="Name contains this, or the CRM id is exactly this.")
+    q = filters.CharFilter(
+        help_text="Search: each word starts a word of the name (any order, any case; the first "
+        "8 words count), or the whole query is the CRM id (any case)."
+    )
     type = _choices("Partner type.", PartnerType.choices)
     tier = IdListFilter(help_text="Tier id.")
     region = TextListFilter(help_text="Region, exactly.")

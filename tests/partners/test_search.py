@@ -1,0 +1,393 @@
+"""Partner search: each word of the query starts a word of the name, or the query is the CRM id.
+The terms it reads are kept by PostgreSQL's triggers, whoever writes the partners, and it reads
+them with comparisons that can use an index under row-level security."""
+
+from __future__ import annotations
+
+import re
+
+import psycopg2
+import pytest
+from django.db import connection, connections, transaction
+from django.http import QueryDict
+from django.test import Client
+
+from partners import search, selectors, services
+from partners.models import Partner, PartnerSearchTerm
+from partners.selectors import PartnerFilters
+from partners.views import ROW_VALUES
+from tenancy.context import all_tenants, tenant_scope
+from tenancy.models import Tenant
+from tenancy.roles import Role
+from tests.conftest import World, build_world, client_for
+from tests.factories.partners import PartnerFactory
+from tests.factories.tenancy import TenantFactory
+from tests.partners.test_csv_import import HEADER, import_csv
+
+PARTNERS_API = "/api/v1/t/{slug}/partners/"
+
+
+def found(world: World, q: str) -> set[str]:
+    """Names the selector finds for `q` in the world's tenant, as a channel manager."""
+    me = world.member(Role.CHANNEL_MANAGER)
+    with tenant_scope(world.tenant):
+        params = QueryDict(mutable=True)
+        params["q"] = q
+        filters = PartnerFilters.from_query(params, me=me)
+        return set(selectors.partner_list_for(me, filters).values_list("name", flat=True))
+
+
+def api_names(world: World, q: str, *, slug: str | None = None) -> set[str]:
+    client = client_for(world.user(Role.VENDOR_ADMIN))
+    response = client.get(PARTNERS_API.format(slug=slug or world.tenant.slug), {"q": q})
+    assert response.status_code == 200, response.content
+    return {row["name"] for row in response.json()["results"]}
+
+
+def page_names(world: World, q: str) -> set[str]:
+    client = Client()
+    client.force_login(world.user(Role.VENDOR_ADMIN))
+    response = client.get(f"/t/{world.tenant.slug}/partners/", {"q": q})
+    assert response.status_code == 200
+    return {row["name"] for row in response.context["page"].object_list}
+
+
+def terms_of(world: World, partner: Partner) -> set[tuple[str, str]]:
+    with tenant_scope(world.tenant):
+        rows = PartnerSearchTerm.objects.filter(partner_id=partner.pk)
+        return set(rows.values_list("kind", "term"))
+
+
+@pytest.fixture
+def shelf(worlds) -> World:
+    alpha, _ = worlds
+    for name, crm_id in [
+        ("Northwind Traders", "CRM-1"),
+        ("Southgate IT", "crm-2"),
+        ("Müller & Söhne GmbH", "DE-Zürich-7"),
+        ("Société Générale Informatique", ""),
+        ("O'Brien e-mail_box 24/7 Services", "ob_24"),
+        ("ΣΟΦΙΑ Systems", ""),
+    ]:
+        PartnerFactory(tenant=alpha.tenant, name=name, external_id=crm_id)
+    return alpha
+
+
+SEMANTICS = {
+    "word prefix": ("north", {"Northwind Traders"}),
+    "prefix of a later word": ("trad", {"Northwind Traders"}),
+    "whole word": ("traders", {"Northwind Traders"}),
+    "not mid-word": ("wind", set()),
+    "words in any order": ("traders north", {"Northwind Traders"}),
+    "every word must match": ("north gate", set()),
+    "case-insensitive": ("NORTHWIND tRaDeRs", {"Northwind Traders"}),
+    "punctuation between words ignored": ("north, traders!", {"Northwind Traders"}),
+    "umlaut": ("müll", {"Müller & Söhne GmbH"}),
+    "umlaut upper case": ("MÜLLER SÖHNE", {"Müller & Söhne GmbH"}),
+    "accented words": ("soc gén", {"Société Générale Informatique"}),
+    "accents are not folded": ("generale", set()),
+    "greek, final sigma lower-cased": ("σοφια", {"ΣΟΦΙΑ Systems"}),
+    "apostrophe splits": ("brien", {"O'Brien e-mail_box 24/7 Services"}),
+    "hyphen splits": ("mail", {"O'Brien e-mail_box 24/7 Services"}),
+    "underscore splits": ("box", {"O'Brien e-mail_box 24/7 Services"}),
+    "digits are words": ("24 7", {"O'Brien e-mail_box 24/7 Services"}),
+    "a shared prefix finds both": (
+        "s",
+        {
+            "Southgate IT",
+            "Société Générale Informatique",
+            "ΣΟΦΙΑ Systems",
+            "Müller & Söhne GmbH",
+            "O'Brien e-mail_box 24/7 Services",
+        },
+    ),
+    "crm id exact": ("CRM-1", {"Northwind Traders"}),
+    "crm id in any case": ("CRM-2", {"Southgate IT"}),
+    "crm id with non-ASCII letters in any case": ("de-zÜrich-7", {"Müller & Söhne GmbH"}),
+    "crm id with an underscore": ("OB_24", {"O'Brien e-mail_box 24/7 Services"}),
+    "crm id is not a prefix search": ("CRM-", set()),
+    "no match": ("zebra", set()),
+    "punctuation alone finds nothing": ("-- & !", set()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SEMANTICS))
+def test_search_finds_partners_whose_name_words_start_with_every_query_word(shelf, case):
+    q, expected = SEMANTICS[case]
+    assert found(shelf, q) == expected
+    assert api_names(shelf, q) == expected
+
+
+def test_a_blank_query_is_no_search(shelf):
+    with tenant_scope(shelf.tenant):
+        everyone = set(Partner.objects.values_list("name", flat=True))
+    assert found(shelf, "   ") == everyone
+    assert api_names(shelf, "") == everyone
+
+
+NAMES = [
+    "Müller & Söhne",
+    "Société Générale",
+    "ΣΟΦΙΑ ΟΔΥΣΣΕΥΣ",
+    "İstanbul Bilişim",
+    "Straße 42_b",
+    "x²y ٣4 Ⅻ",
+    "O'Brien-Smith & Co.",
+    "e\u0301cole",  # NFD: "école" with a combining accent
+    "日本 テレコム",
+    "  --multiple   spaces--  ",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_python_splits_a_name_as_postgresql_does(db, name):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT term FROM partners_search_terms_of(%s, '') WHERE kind = 'word'", [name]
+        )
+        in_sql = {row[0] for row in cursor.fetchall()}
+    assert set(search.search_words(name)) == in_sql
+    assert in_sql  # every sample has words
+
+
+def test_python_folds_a_crm_id_as_postgresql_does(db):
+    crm_id = "DE-İstanbul-ΣΑΣ-Zürich"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT term FROM partners_search_terms_of('', %s) WHERE kind = 'crm_id'", [crm_id]
+        )
+        [(in_sql,)] = cursor.fetchall()
+    assert search.crm_id_term(crm_id) == in_sql
+
+
+def test_query_words_are_capped_and_each_cut_to_the_term_length():
+    words = search.search_words(" ".join(f"w{n}" for n in range(500)))
+    assert words == [f"w{n}" for n in range(search.MAX_WORDS)]
+    assert search.search_words("a" * 10_000) == ["a" * search.TERM_LENGTH]
+    assert search.search_words("a a A") == ["a"]
+    assert search.crm_id_term("x" * (search.TERM_LENGTH + 1)) is None
+    assert search.crm_id_term("a\x00b") is None
+    assert search.crm_id_term("a\ud800b") is None
+    assert search.search_words("a\ud800b\U0010ffffc") == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    "q",
+    ["zz\x00qq", "x" * 10_000, " ".join(["w"] * 500), " ".join(f"w{n}" for n in range(500))],
+)
+def test_a_huge_or_hostile_query_is_a_400_or_an_empty_result(shelf, q):
+    client = client_for(shelf.user(Role.VENDOR_ADMIN))
+    response = client.get(PARTNERS_API.format(slug="alpha"), {"q": q})
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert response.json()["results"] == []
+    page = Client()
+    page.force_login(shelf.user(Role.VENDOR_ADMIN))
+    assert page.get("/t/alpha/partners/", {"q": q}).status_code in (200, 400)
+    assert found(shelf, q) == set()  # the selector alone, without the views' checks
+
+
+def test_eight_words_of_a_long_query_are_used(shelf):
+    partner = "Northwind Traders"
+    assert found(shelf, "north " * 40 + "traders") == {partner}
+    assert found(shelf, "n no nor nort north northw northwi northwin zebra") == {partner}
+
+
+# --- the triggers keep the terms ------------------------------------------------------------
+
+
+def test_terms_follow_create_rename_crm_id_change_and_delete(worlds):
+    alpha, _ = worlds
+    admin = alpha.member(Role.VENDOR_ADMIN)
+    with tenant_scope(alpha.tenant):
+        partner = services.partner_create(actor=admin, name="Acme Widgets", external_id="A-1")
+    assert terms_of(alpha, partner) == {("word", "acme"), ("word", "widgets"), ("crm_id", "a-1")}
+    assert found(alpha, "widg") == found(alpha, "a-1") == {"Acme Widgets"}
+
+    with tenant_scope(alpha.tenant):
+        services.partner_update(actor=admin, partner=partner, name="Zenith Gadgets")
+    assert found(alpha, "widg") == set()
+    assert found(alpha, "gadg zen") == {"Zenith Gadgets"}
+    assert found(alpha, "a-1") == {"Zenith Gadgets"}
+
+    with tenant_scope(alpha.tenant):
+        services.partner_update(actor=admin, partner=partner, external_id="B-2")
+    assert found(alpha, "a-1") == set()
+    assert found(alpha, "b-2") == {"Zenith Gadgets"}
+
+    with tenant_scope(alpha.tenant):
+        services.partner_update(actor=admin, partner=partner, external_id="")
+    assert terms_of(alpha, partner) == {("word", "zenith"), ("word", "gadgets")}
+
+    with tenant_scope(alpha.tenant):
+        Partner.objects.filter(pk=partner.pk).update(region="EMEA")  # name untouched
+        assert terms_of(alpha, partner) == {("word", "zenith"), ("word", "gadgets")}
+        Partner.objects.filter(pk=partner.pk).delete()
+    assert terms_of(alpha, partner) == set()
+    assert found(alpha, "zenith") == set()
+
+
+def test_deleting_a_partner_with_terms_passes_the_foreign_key_check(worlds):
+    alpha, _ = worlds
+    with tenant_scope(alpha.tenant):
+        partner = PartnerFactory(tenant=alpha.tenant, name="Short Lived", external_id="SL-1")
+        with transaction.atomic():
+            Partner.objects.get(pk=partner.pk).delete()
+        # The deferred foreign key from the terms is checked now, as at a real commit.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        assert not PartnerSearchTerm.objects.filter(partner_id=partner.pk).exists()
+
+
+def test_a_csv_import_keeps_terms_on_bulk_create_and_bulk_update(worlds):
+    alpha, _ = worlds
+    import_csv(
+        alpha,
+        f"{HEADER}\n"
+        "IMP-1,Harbour Freight,var,,EMEA,DACH,DE,new,achiever,active\n"
+        "IMP-2,Lighthouse Systems,msp,,EMEA,DACH,DE,new,achiever,active\n",
+    )
+    assert found(alpha, "harb") == {"Harbour Freight"}
+    assert found(alpha, "imp-2") == {"Lighthouse Systems"}
+    import_csv(
+        alpha,
+        f"{HEADER}\n"
+        "IMP-1,Harbour Logistics,var,,EMEA,DACH,DE,new,achiever,active\n"
+        "IMP-2,Lighthouse Systems,msp,,APAC,ANZ,AU,new,achiever,active\n",
+    )
+    assert found(alpha, "freight") == set()
+    assert found(alpha, "harbour log") == {"Harbour Logistics"}
+    assert found(alpha, "light sys") == {"Lighthouse Systems"}
+    assert found(alpha, "IMP-1") == {"Harbour Logistics"}
+
+
+def test_existing_partners_have_terms(worlds):
+    """The worlds' partners were made before any search: their terms are there."""
+    alpha, _ = worlds
+    assert terms_of(alpha, alpha.partner) == {
+        ("word", "alpha"),
+        ("word", "partner"),
+        ("word", "ltd"),
+    }
+
+
+# --- isolation ------------------------------------------------------------------------------
+
+
+def test_another_tenants_terms_never_match(worlds):
+    alpha, bravo = worlds
+    PartnerFactory(tenant=bravo.tenant, name="Bravo Only Kestrel", external_id="K-9")
+    PartnerFactory(tenant=alpha.tenant, name="Shared Name Corp", external_id="S-1")
+    PartnerFactory(tenant=bravo.tenant, name="Shared Name Corp", external_id="S-1")
+    for q in ("kestrel", "k-9", "bravo"):
+        assert found(alpha, q) == set()
+        assert api_names(alpha, q) == set()
+        assert page_names(alpha, q) == set()
+    assert api_names(bravo, "kestrel") == {"Bravo Only Kestrel"}
+    for q in ("shared name", "s-1"):
+        for names in (found(alpha, q), api_names(alpha, q), page_names(alpha, q)):
+            assert names == {"Shared Name Corp"}
+        with tenant_scope(alpha.tenant):
+            me = alpha.member(Role.VENDOR_ADMIN)
+            ids = set(selectors.partner_list_for(me, search=q).values_list("tenant_id", flat=True))
+        assert ids == {alpha.tenant.pk}
+
+
+def test_a_tenants_staff_cannot_search_another_tenant(worlds):
+    _, bravo = worlds
+    client = client_for(bravo.user(Role.VENDOR_ADMIN))
+    assert client.get(PARTNERS_API.format(slug="alpha"), {"q": "alpha"}).status_code == 404
+    assert api_names(bravo, "alpha") == set()
+
+
+# --- the plan -------------------------------------------------------------------------------
+
+
+def search_plan(world: World, q: str) -> str:
+    """EXPLAIN of the partner list page's query for `q`, on the application connection under
+    the tenant's scope, with sequential scans priced out."""
+    me = world.member(Role.VENDOR_ADMIN)
+    with tenant_scope(world.tenant), transaction.atomic():
+        queryset = selectors.partner_list_for(me, PartnerFilters(search=q)).values(*ROW_VALUES)
+        sql, params = queryset[:50].query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone()[0] == "uplift_app"
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def add_filler_partners(world: World, count: int) -> None:
+    """`count` more partners in one INSERT, so that the tables span enough pages for the planner
+    to tell a selective index from a merely tenant-wide one (the test tables are never
+    analysed)."""
+    with tenant_scope(world.tenant), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO partners_partner (tenant_id, name, type, region, territory, country,"
+            " stage, segment, status, external_id, created_at, updated_at)"
+            " SELECT %s, 'Filler Company ' || n, 'var', '', '', '', 'new', 'unassessed',"
+            " 'active', 'F-' || n, now(), now() FROM generate_series(1, %s) AS n",
+            [world.tenant.pk, count],
+        )
+
+
+@pytest.mark.parametrize("q", ["north", "north trad", "CRM-1"])
+def test_search_reads_the_term_index_under_row_level_security(shelf, q):
+    add_filler_partners(shelf, 2000)
+    plan = search_plan(shelf, q)
+    assert "partner_search_term_lookup" in plan, plan
+    assert "Seq Scan on partners_partner" not in plan, plan
+    # Django writes icontains as UPPER(name) LIKE UPPER(...): "~~" (and ILIKE's "~~*") are the
+    # row-by-row filters this search replaces.
+    assert "~~" not in plan, plan
+    assert "upper(" not in plan, plan
+    after_index = plan.split("partner_search_term_lookup", 1)[1]
+    assert "Index Cond: ((tenant_id = " in after_index, plan
+    assert re.search(r"\bterm\)?(::text)? >?= '", after_index), plan
+
+
+# --- the unscoped role and raw SQL ----------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
+def test_terms_are_kept_for_the_unscoped_role_and_removed_with_a_tenant():
+    tenant = TenantFactory(name="Gamma Corp", slug="gamma")
+    with all_tenants(reason="test: platform admin edits a partner"):
+        partner = Partner.objects.create(tenant=tenant, name="Gamma Gears", external_id="G-1")
+        Partner.objects.filter(pk=partner.pk).update(name="Gamma Sprockets")
+        terms = set(
+            PartnerSearchTerm.objects.filter(partner_id=partner.pk).values_list("kind", "term")
+        )
+        assert terms == {("word", "gamma"), ("word", "sprockets"), ("crm_id", "g-1")}
+        Partner.objects.create(tenant=tenant, name="Gamma Two")
+        Tenant.objects.filter(pk=tenant.pk).delete()
+        assert not PartnerSearchTerm.objects.filter(tenant_id=tenant.pk).exists()
+        assert not Partner.objects.filter(tenant_id=tenant.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_raw_sql_as_the_application_role_keeps_terms():
+    world = build_world("delta")
+    database = connections["default"].settings_dict
+    raw = psycopg2.connect(
+        dbname=database["NAME"], user="uplift_app", host=database["HOST"], port=database["PORT"]
+    )
+    try:
+        with raw, raw.cursor() as cursor:
+            cursor.execute("SELECT set_config('app.tenant_id', %s, true)", [str(world.tenant.pk)])
+            cursor.execute(
+                "INSERT INTO partners_partner (tenant_id, name, type, region, territory, country,"
+                " stage, segment, status, external_id, created_at, updated_at) VALUES"
+                " (%s, 'Raw One', 'var', '', '', '', 'new', 'unassessed', 'active', 'R-1',"
+                " now(), now()), (%s, 'Raw Two', 'var', '', '', '', 'new', 'unassessed',"
+                " 'active', '', now(), now())",
+                [world.tenant.pk, world.tenant.pk],
+            )
+            cursor.execute(
+                "UPDATE partners_partner SET name = name || ' Renamed' WHERE name LIKE 'Raw %%'"
+            )
+    finally:
+        raw.close()
+    assert found(world, "renamed") == {"Raw One Renamed", "Raw Two Renamed"}
+    assert found(world, "r-1") == {"Raw One Renamed"}
