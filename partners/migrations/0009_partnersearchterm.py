@@ -1,14 +1,16 @@
 """Partner search terms, kept by PostgreSQL.
 
-`partners_search_terms_of(name, crm_id)` gives a partner's terms: one per distinct word of its
-lower-cased name (split on runs of characters that are neither letters nor decimal digits,
-lower-cased and classified by ICU's root locale, whatever the database's own locale; see
-`partners.search`, which splits a query the same way) and one for its lower-cased CRM id when
-it has one. Three statement triggers on `partners_partner` keep the terms, set-based, from the
-transition tables: after an INSERT they add the new partners' terms; after an UPDATE they
-replace the terms of the partners whose name or CRM id changed; after a DELETE they remove the
-deleted partners' terms. They run as the role that made the change, under its row-level
-security: each term carries its partner's tenant, which the policy's check accepts.
+`partners_search_words(text)` gives the distinct words of a text with the place each first
+appears: lower-cased and normalised to NFC, split on runs of characters that are neither
+letters nor digits (`[[:alnum:]]`), each cut to 200 characters, by the database's own
+(UTF-8) locale. `partners_search_terms_of(name, crm_id)` gives a partner's terms: its name's
+words and its lower-cased CRM id when it has one. A query is split by the same function when it
+is run (`partners.selectors.partner_ids_matching`), so a word typed always finds the word
+stored, whatever the locale. Three statement triggers on `partners_partner` keep the terms,
+set-based, from the transition tables: after an INSERT they add the new partners' terms; after
+an UPDATE they replace the terms of the partners whose name or CRM id changed; after a DELETE
+they remove the deleted partners' terms. They run as the role that made the change, under its
+row-level security: each term carries its partner's tenant, which the policy's check accepts.
 
 Existing partners get their terms here. The owner runs this, and row-level security is forced
 on the partner table, so it is lifted for the backfill (as 0005 does).
@@ -20,16 +22,22 @@ from django.db import migrations, models
 
 
 TERMS_OF = """
+CREATE FUNCTION partners_search_words(words_of text)
+RETURNS TABLE (word varchar, place bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT left(piece, 200), min(n)
+    FROM regexp_split_to_table(normalize(lower(words_of), NFC), '[^[:alnum:]]+')
+        WITH ORDINALITY AS split(piece, n)
+    WHERE piece <> ''
+    GROUP BY left(piece, 200)
+$$;
+
 CREATE FUNCTION partners_search_terms_of(partner_name text, crm_id text)
 RETURNS TABLE (kind varchar, term varchar)
 LANGUAGE sql STABLE AS $$
-    SELECT 'word', left(word, 200)
-    FROM regexp_split_to_table(
-        normalize(lower(partner_name COLLATE "und-x-icu"), NFC), '[^[:alnum:]]+'
-    ) AS word
-    WHERE word <> ''
-    UNION
-    SELECT 'crm_id', left(normalize(lower(crm_id COLLATE "und-x-icu"), NFC), 200)
+    SELECT 'word', word FROM partners_search_words(partner_name)
+    UNION ALL
+    SELECT 'crm_id', left(normalize(lower(crm_id), NFC), 200)
     WHERE crm_id <> ''
 $$;
 """
@@ -126,7 +134,11 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('tenant', 'partner', 'kind', 'term'), name='partner_search_term_once')],
             },
         ),
-        migrations.RunSQL(TERMS_OF, "DROP FUNCTION partners_search_terms_of(text, text);"),
+        migrations.RunSQL(
+            TERMS_OF,
+            "DROP FUNCTION partners_search_terms_of(text, text);"
+            " DROP FUNCTION partners_search_words(text);",
+        ),
         migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
         migrations.RunSQL(TRIGGERS, DROP_TRIGGERS),
     ]
