@@ -2,7 +2,7 @@
 
 PostgreSQL writes the terms (`PartnerSearchTerm`, kept by triggers on the partner table, see
 migration 0009) with the function `partners_search_words`, and a query is split by the very
-same function when it runs (`partners.selectors.partner_ids_matching`), so a word typed finds
+same function before the search runs (`partners.selectors.partner_ids_matching`), so a word typed finds
 the word stored whatever the database's locale: lower-cased, normalised to NFC, split on every
 run of characters that are neither letters nor digits. So "Müller & Söhne" is the words
 "müller" and "söhne", "e-mail_box" is "e", "mail" and "box", "O'Brien" is "o" and "brien".
@@ -20,6 +20,9 @@ import unicodedata
 MAX_WORDS = 8
 TERM_LENGTH = 200
 MAX_QUERY_LENGTH = 1000
+# Above every character a term can hold: `term >= w AND term < w || TOP` is "starts with w"
+# under the C collation (byte order, which in UTF-8 is code point order).
+TOP = "\U0010ffff"
 
 
 def searchable(text: str) -> str | None:

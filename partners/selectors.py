@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
-from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from partners.models import (
@@ -15,9 +14,10 @@ from partners.models import (
     Partner,
     PartnerImport,
     PartnerSearchTerm,
+    SearchTermKind,
     Tier,
 )
-from partners.search import MAX_WORDS, TERM_LENGTH, searchable
+from partners.search import MAX_WORDS, TERM_LENGTH, TOP, searchable
 from tenancy.context import current_tenant_id
 from tenancy.models import Membership
 from tenancy.permissions import is_partner_person
@@ -101,42 +101,49 @@ def partner_list_for(
     return queryset.order_by(*SORTS[filters.sort])
 
 
-# Ids of the partners whose name has, for each word of the query, a word starting with it; and
-# the partner whose CRM id is the query. The query's words come from the function that wrote
-# the terms (`partners_search_words`), in the order they first appear, `MAX_WORDS` of them.
-# Each word is one index range scan of the terms (`term >= word AND term < word || U+10FFFF`,
-# byte order under the column's C collation); equality and byte-order comparisons are
-# leakproof, so PostgreSQL uses them as index conditions under row-level security.
-MATCHING_SQL = """
-WITH words AS (
-    SELECT word, word || chr(1114111) AS word_end
-    FROM partners_search_words(%s) ORDER BY place LIMIT %s
+# A query's words, as the function that wrote the terms splits them, in the order they first
+# appear, and the query as a CRM id's term.
+QUERY_TERMS_SQL = (
+    "SELECT ARRAY(SELECT word FROM partners_search_words(%s) ORDER BY place LIMIT %s),"
+    " left(normalize(lower(%s), NFC), %s)"
 )
-SELECT term.partner_id
-FROM partners_partnersearchterm term
-JOIN words ON term.term >= words.word AND term.term < words.word_end
-WHERE term.tenant_id = %s AND term.kind = 'word'
-GROUP BY term.partner_id
-HAVING count(DISTINCT words.word) = (SELECT count(*) FROM words)
-UNION
-SELECT term.partner_id
-FROM partners_partnersearchterm term
-WHERE term.tenant_id = %s AND term.kind = 'crm_id'
-    AND term.term = left(normalize(lower(%s), NFC), %s)
-"""
 
 
-def partner_ids_matching(text: str):
-    """Ids of the bound tenant's partners that `text` finds, as a subquery for `pk__in`: those
-    whose name has, for every word of `text`, a word that starts with it (in any order, any
-    case), and the one whose CRM id is `text`, in any case. A query with no letters or digits
-    has no words and finds only a CRM id equal to it. See `partners.search` for the limits."""
+def query_terms(query: str) -> tuple[list[str], str]:
+    """The words of `query` and its CRM-id term, from the database (`partners.search`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(QUERY_TERMS_SQL, [query, MAX_WORDS, query, TERM_LENGTH])
+        words, crm_id = cursor.fetchone()
+    return list(words), crm_id
+
+
+def partner_ids_matching(text: str) -> QuerySet:
+    """Ids of the bound tenant's partners that `text` finds, as a subquery: those whose name has,
+    for every word of `text`, a word that starts with it (in any order, any case), and the one
+    whose CRM id is `text`, in any case. A query with no letters or digits has no words and
+    finds only a CRM id equal to it. See `partners.search` for the limits.
+
+    The query's words are asked of the database first (one short statement), so that they
+    reach the search as values: PostgreSQL then estimates each word's matches from the terms'
+    statistics and picks the plan for a rare word or a common one. One index range scan of the
+    terms a word (`term >= word AND term < word || U+10FFFF`, byte order under the column's C
+    collation; their results intersected) and one index lookup for the CRM id: only byte-order
+    comparisons and equality on `term`, which PostgreSQL may evaluate under row-level security
+    before the policy, so each is an index condition."""
+    terms = PartnerSearchTerm.objects.values("partner_id")
     query = searchable(text)
     if query is None:
-        return PartnerSearchTerm.objects.none().values("partner_id")
-    tenant_id = current_tenant_id()
-    params = [query, MAX_WORDS, tenant_id, tenant_id, query, TERM_LENGTH]
-    return RawSQL(MATCHING_SQL, params)  # noqa: S611  (a constant statement; values are parameters)
+        return terms.none()
+    words, crm_id = query_terms(query)
+    each_word = [
+        terms.filter(kind=SearchTermKind.WORD, term__gte=word, term__lt=word + TOP)
+        for word in words
+    ]
+    by_crm_id = terms.filter(kind=SearchTermKind.CRM_ID, term=crm_id)
+    if not each_word:
+        return by_crm_id
+    every_word = each_word[0].intersection(*each_word[1:]) if len(each_word) > 1 else each_word[0]
+    return every_word.union(by_crm_id)
 
 
 def access_partner(actor: Membership, partner_id: object) -> Partner:
