@@ -2,10 +2,11 @@
 
 PostgreSQL writes the terms (`PartnerSearchTerm`, kept by triggers on the partner table, see
 migration 0009) with the function `partners_search_words`, and a query is split by the very
-same function before the search runs (`partners.selectors.partner_ids_matching`), so a word typed finds
-the word stored whatever the database's locale: lower-cased, normalised to NFC, split on every
-run of characters that are neither letters nor digits. So "Müller & Söhne" is the words
-"müller" and "söhne", "e-mail_box" is "e", "mail" and "box", "O'Brien" is "o" and "brien".
+same function before the search runs (`partners.selectors.partner_ids_matching`), so a word
+typed finds the word stored whatever the database's locale: lower-cased, normalised to NFC,
+split on every run of characters that are neither letters nor digits. So "Müller & Söhne" is
+the words "müller" and "söhne", "e-mail_box" is "e", "mail" and "box", "O'Brien" is "o" and
+"brien".
 
 Limits, so a long or hostile query stays one cheap statement: only the first `MAX_QUERY_LENGTH`
 characters of a query are read, of which the first `MAX_WORDS` distinct words are used, each
