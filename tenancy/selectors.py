@@ -73,8 +73,11 @@ def live_token(key_hash: str, *, now, used_within: int) -> ApiToken | None:
     token = cache.get(key)
     if token is not None:
         return token
+    # The user without their password hash, which has no business in a cache; a save of this
+    # user writes only the fields loaded, and reading the password loads it.
     token = (
         ApiToken.objects.select_related("user")
+        .defer("user__password")
         .filter(key_hash=key_hash, revoked_at__isnull=True)
         .first()
     )

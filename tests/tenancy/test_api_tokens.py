@@ -249,3 +249,24 @@ def test_a_deleted_token_stops_at_once(worlds):
     _, token, key = _used_token(worlds)
     token.delete()
     _assert_revoked(key)
+
+
+def test_the_cached_token_holds_no_password_hash(worlds):
+    import pickle
+
+    from django.core.cache import cache
+
+    from tenancy.selectors import _token_key
+
+    person, token, _ = _used_token(worlds)
+    cached = cache.get(_token_key(token.key_hash))
+    assert cached is not None
+    assert cached.pk == token.pk
+    assert "password" not in cached.user.__dict__  # deferred: never pickled into Redis
+    assert person.password.encode() not in pickle.dumps(cached)
+    # The user behind a cached token can still be changed without losing their password.
+    cached.user.full_name = "Renamed Through The API"
+    cached.user.save()
+    person.refresh_from_db()
+    assert person.full_name == "Renamed Through The API"
+    assert person.check_password(PASSWORD)
