@@ -8,6 +8,55 @@ from tenancy.permissions import PARTNER_ROLES
 from tenancy.roles import Role
 from tenancy.text import clean_text
 
+# Unbound forms' HTML by what it is made of (`form_as_p`), and how many a process keeps.
+_UNBOUND_HTML: dict[tuple, str] = {}
+UNBOUND_HTML_ENTRIES = 256
+
+
+def _unbound_shape(form: forms.Form) -> tuple | None:
+    """Everything an unbound form's `as_p()` is made of: its class, prefix and, a field, the
+    field's and widget's classes, label, help text, flags, attributes, choices and initial
+    value. None when a field would read its choices from the database (a model menu)."""
+    parts: list = [type(form), form.prefix, form.auto_id, form.use_required_attribute]
+    for name, field in form.fields.items():
+        choices = None
+        if isinstance(field, forms.ModelChoiceField):
+            if isinstance(field.widget, forms.Select):
+                return None
+        elif isinstance(field, forms.ChoiceField):
+            choices = tuple((str(value), str(label)) for value, label in field.choices)
+        parts.append(
+            (
+                name,
+                type(field),
+                type(field.widget),
+                str(field.label),
+                str(field.help_text),
+                field.required,
+                field.disabled,
+                tuple(sorted((key, str(value)) for key, value in field.widget.attrs.items())),
+                choices,
+                repr(form.get_initial_for_field(field, name)),
+            )
+        )
+    return tuple(parts)
+
+
+def form_as_p(form: forms.Form) -> str:
+    """`form.as_p()`, remembered by the process for an unbound form (the same fields, labels,
+    choices and initial values always render the same HTML; rendering a form's widget
+    templates was a sixth of the People page). A bound form, or one with a menu read from the
+    database, renders every time."""
+    shape = None if form.is_bound else _unbound_shape(form)
+    if shape is None:
+        return form.as_p()
+    html = _UNBOUND_HTML.get(shape)
+    if html is None:
+        if len(_UNBOUND_HTML) >= UNBOUND_HTML_ENTRIES:
+            _UNBOUND_HTML.clear()
+        html = _UNBOUND_HTML[shape] = form.as_p()
+    return html
+
 
 class VendorSignupForm(forms.Form):
     """Extra sign-up fields: the person's name and the vendor company the sign-up creates."""

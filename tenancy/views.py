@@ -30,6 +30,7 @@ from tenancy.forms import (
     MemberRoleForm,
     TenantSettingsForm,
     apply_errors,
+    form_as_p,
 )
 from tenancy.models import Membership, User
 from tenancy.permissions import can, is_partner_person, manageable_roles
@@ -181,6 +182,7 @@ class MembersView(TenantPageMixin, FormView):
             self.membership, selectors.invitation_list_for(self.membership)[:200]
         )
         context["can_manage"] = can(self.membership, "people.manage")
+        context["invite_form_html"] = form_as_p(context["form"])
         return context
 
     def form_valid(self, form):
