@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -18,6 +18,7 @@ from partners.models import (
     Tier,
 )
 from partners.search import MAX_WORDS, TERM_LENGTH, TOP, searchable
+from tenancy.caching import bump_generation, forget
 from tenancy.context import current_tenant_id
 from tenancy.models import Membership
 from tenancy.permissions import is_partner_person
@@ -218,27 +219,17 @@ def forget_filter_values() -> None:
     """Drop the bound tenant's cached regions, territories and countries, now and when the
     transaction commits (a page read between the two would otherwise cache the old values
     again)."""
-    key = _filter_values_key()
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    forget([_filter_values_key()])
 
 
 def forget_filter_menus(tenant_id: int) -> None:
     """Drop a tenant's cached tier and channel-manager menus, now and on commit."""
-    key = _menus_key(tenant_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    forget([_menus_key(tenant_id)])
 
 
 def forget_all_filter_menus() -> None:
     """Make every tenant's cached menus stale (a person's name changed), now and on commit."""
-
-    def bump() -> None:
-        cache.add(MENUS_GENERATION_KEY, 0, None)
-        cache.incr(MENUS_GENERATION_KEY)
-
-    bump()
-    transaction.on_commit(bump)
+    bump_generation(MENUS_GENERATION_KEY)
 
 
 def distinct_values(field_name: str) -> list[str]:

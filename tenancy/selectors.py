@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from tenancy.caching import bump_generation, forget
 from tenancy.context import invitation_link_scope, own_memberships_scope, tenant_scope
 from tenancy.models import ApiToken, Invitation, Membership, User, hash_secret
 from tenancy.permissions import PARTNER_ROLES, STAFF_ROLES, is_partner_person
@@ -24,22 +24,12 @@ def _memberships_key(user_id: int) -> str:
 def forget_memberships(user_ids) -> None:
     """Drops the cached memberships of these users now and again when the transaction commits
     (a request reading between the two would otherwise cache the old rows until the TTL)."""
-    keys = [_memberships_key(user_id) for user_id in set(user_ids)]
-    if not keys:
-        return
-    cache.delete_many(keys)
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    forget([_memberships_key(user_id) for user_id in user_ids])
 
 
 def forget_all_memberships() -> None:
     """Makes every cached membership stale (a tenant changed), now and on commit."""
-
-    def bump() -> None:
-        cache.add(TENANTS_GENERATION_KEY, 0, None)
-        cache.incr(TENANTS_GENERATION_KEY)
-
-    bump()
-    transaction.on_commit(bump)
+    bump_generation(TENANTS_GENERATION_KEY)
 
 
 def _token_key(key_hash: str) -> str:
@@ -49,30 +39,25 @@ def _token_key(key_hash: str) -> str:
 def forget_api_tokens(key_hashes) -> None:
     """Drops these tokens' cached rows now and again when the transaction commits (see
     `live_token`)."""
-    keys = [_token_key(key_hash) for key_hash in set(key_hashes)]
-    if not keys:
-        return
-    cache.delete_many(keys)
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    forget([_token_key(key_hash) for key_hash in key_hashes])
 
 
 def forget_api_tokens_of(user_id: int) -> None:
     forget_api_tokens(ApiToken.objects.filter(user_id=user_id).values_list("key_hash", flat=True))
 
 
-def live_token(key_hash: str, *, now, used_within: int) -> ApiToken | None:
-    """The unrevoked token with this key hash, with its user, or None.
+def live_token(key_hash: str) -> tuple[ApiToken | None, bool]:
+    """The unrevoked token with this key hash, with its user (None when there is none), and
+    whether it was read from the database just now rather than from the cache.
 
-    Every API request asks, so the row is cached for `API_TOKEN_CACHE_SECONDS` (a read of the
-    token and its user was a fifth of a small list request). A change of the token or of its
-    user (revocation, a password change, deactivation) drops the cached copy
-    (`tenancy.signals`), so a revoked token stops working at once. Its last use is written to
-    the database when the token is read from it and the recorded use is older than
-    `used_within` seconds: at most once a minute with the cache's default lifetime."""
-    key = _token_key(key_hash)
-    token = cache.get(key)
+    Every API request asks, so a token read from the database is cached
+    (`remember_token`, `API_TOKEN_CACHE_SECONDS`; a read of the token and its user was a fifth
+    of a small list request). A change of the token or of its user (revocation, a password
+    change, deactivation) drops the cached copy (`tenancy.signals`), so a revoked token stops
+    working at once."""
+    token = cache.get(_token_key(key_hash))
     if token is not None:
-        return token
+        return token, False
     # The user without their password hash, which has no business in a cache; a save of this
     # user writes only the fields loaded, and reading the password loads it.
     token = (
@@ -81,14 +66,11 @@ def live_token(key_hash: str, *, now, used_within: int) -> ApiToken | None:
         .filter(key_hash=key_hash, revoked_at__isnull=True)
         .first()
     )
-    if token is None:
-        return None
-    last = token.last_used_at
-    if last is None or (now - last).total_seconds() > used_within:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
-    cache.set(key, token, settings.API_TOKEN_CACHE_SECONDS)
-    return token
+    return token, token is not None
+
+
+def remember_token(token: ApiToken) -> None:
+    cache.set(_token_key(token.key_hash), token, settings.API_TOKEN_CACHE_SECONDS)
 
 
 def memberships_of(user: User) -> list[Membership]:

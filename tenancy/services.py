@@ -358,6 +358,15 @@ def api_token_create(
     return token, key
 
 
+def api_token_used(*, token: ApiToken, now, within_seconds: int) -> None:
+    """Record a use of `token` unless one was recorded in the last `within_seconds` (a token
+    used in a loop does not rewrite its row each call)."""
+    last = token.last_used_at
+    if last is None or (now - last).total_seconds() > within_seconds:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+
+
 def api_token_revoke(*, user: User, token_id: int) -> None:
     tokens = ApiToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True)
     forget_api_tokens(tokens.values_list("key_hash", flat=True))

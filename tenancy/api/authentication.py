@@ -14,7 +14,8 @@ from rest_framework import authentication, exceptions, permissions
 
 from tenancy.models import ApiToken, Membership, hash_secret
 from tenancy.second_factor import request_mfa_refusal
-from tenancy.selectors import live_token
+from tenancy.selectors import live_token, remember_token
+from tenancy.services import api_token_used
 
 # One write a minute at most: a token used in a loop does not rewrite its row each call.
 LAST_USED_RESOLUTION_SECONDS = 60
@@ -31,7 +32,12 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid token header: expected 'Token <key>'.")
         key = header[1].decode(errors="replace")
         now = timezone.now()
-        token = live_token(hash_secret(key), now=now, used_within=LAST_USED_RESOLUTION_SECONDS)
+        token, read_now = live_token(hash_secret(key))
+        if token is not None and read_now:
+            # The last use is written when the token is read from the database: at most once a
+            # cache lifetime, and at most once a minute.
+            api_token_used(token=token, now=now, within_seconds=LAST_USED_RESOLUTION_SECONDS)
+            remember_token(token)
         if token is None or token.tenant_id is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         if token.is_expired(now):
