@@ -149,6 +149,10 @@ class PartnerSearchTerm(TenantOwned):
     )
     kind = models.CharField(max_length=10, choices=SearchTermKind.choices, editable=False)
     term = models.CharField(max_length=200, db_collation="C", editable=False)
+    # The partner's name as the partner list sorts it (the same collation): a search's page is
+    # chosen from the terms alone, then only its partners are read
+    # (`partners.selectors.partner_rows_for`).
+    name = models.CharField(max_length=200, editable=False)
 
     class Meta:
         constraints = [
@@ -159,7 +163,7 @@ class PartnerSearchTerm(TenantOwned):
         indexes = [
             models.Index(
                 fields=["tenant", "kind", "term"],
-                include=["partner"],
+                include=["partner", "name"],
                 name="partner_search_term_lookup",
             ),
         ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.core.cache import cache
 from django.db import connection
@@ -18,6 +18,7 @@ from partners.models import (
     Tier,
 )
 from partners.search import MAX_WORDS, TERM_LENGTH, TOP, searchable
+from tenancy.api.pagination import KeysFirst
 from tenancy.caching import bump_generation, forget
 from tenancy.context import current_tenant_id
 from tenancy.models import Membership
@@ -102,6 +103,30 @@ def partner_list_for(
     return queryset.order_by(*SORTS[filters.sort])
 
 
+# The sorts a search's page can be chosen in from the search terms alone (they carry the name).
+KEY_SORTS = {"name": ("name", "partner_id"), "-name": ("-name", "-partner_id")}
+
+
+def partner_rows_for(
+    actor: Membership, filters: PartnerFilters, fields: tuple[str, ...]
+) -> QuerySet | KeysFirst:
+    """The list `partner_list_for` gives, as `values(*fields)` rows to be read a page at a
+    time. A search over all the tenant's partners with no other filter, sorted by name, is a
+    `KeysFirst` list: its page is picked from the search terms' index (which carries each
+    partner's name) and only that page's partners are read; otherwise the plain queryset."""
+    only_search = (
+        filters.search
+        and filters.sort in KEY_SORTS
+        and replace(filters, search="", sort="name") == PartnerFilters()
+        and not is_partner_person(actor)
+    )
+    if not only_search:
+        return partner_list_for(actor, filters).values(*fields)
+    keys = partner_ids_matching(filters.search, with_name=True)
+    every = partner_list_for(actor, replace(filters, search=""))
+    return KeysFirst(keys.order_by(*KEY_SORTS[filters.sort]), every.values(*fields))
+
+
 # A query's words, as the function that wrote the terms splits them, in the order they first
 # appear, and the query as a CRM id's term.
 QUERY_TERMS_SQL = (
@@ -118,7 +143,7 @@ def query_terms(query: str) -> tuple[list[str], str]:
     return list(words), crm_id
 
 
-def partner_ids_matching(text: str) -> QuerySet:
+def partner_ids_matching(text: str, *, with_name: bool = False) -> QuerySet:
     """Ids of the bound tenant's partners that `text` finds, as a subquery: those whose name has,
     for every word of `text`, a word that starts with it (in any order, any case), and the one
     whose CRM id is `text`, in any case. A query with no letters or digits has no words and
@@ -130,8 +155,14 @@ def partner_ids_matching(text: str) -> QuerySet:
     terms a word (`term >= word AND term < word || U+10FFFF`, byte order under the column's C
     collation; their results intersected) and one index lookup for the CRM id: only byte-order
     comparisons and equality on `term`, which PostgreSQL may evaluate under row-level security
-    before the policy, so each is an index condition."""
-    terms = PartnerSearchTerm.objects.values("partner_id")
+    before the policy, so each is an index condition.
+
+    `with_name`: `(partner_id, name)` tuples instead, read from the same index, for a page
+    chosen by name (`partner_rows_for`)."""
+    if with_name:
+        terms = PartnerSearchTerm.objects.values_list("partner_id", "name")
+    else:
+        terms = PartnerSearchTerm.objects.values("partner_id")
     query = searchable(text)
     if query is None:
         return terms.none()

@@ -179,8 +179,8 @@ class PartnerListView(TenantPageMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         params = self.request.GET
         filters = selectors.PartnerFilters.from_query(params, me=self.membership)
-        partners = selectors.partner_list_for(self.membership, filters)
-        page = ListPaginator(partners.values(*ROW_VALUES), PAGE_SIZE).get_page(params.get("page"))
+        partners = selectors.partner_rows_for(self.membership, filters, ROW_VALUES)
+        page = ListPaginator(partners, PAGE_SIZE).get_page(params.get("page"))
         can_edit = can(self.membership, "partners.edit")
         context.update(
             page=page,

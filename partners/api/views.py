@@ -90,9 +90,12 @@ class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
 
     def list(self, request, *args, **kwargs):
         """The page as plain rows (`PartnerSerializer.rows`): what the serializer would write,
-        without a model instance and a field object a value."""
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset.values(*PartnerSerializer.ROW_VALUES))
+        without a model instance and a field object a value; a search's page chosen on the
+        search terms first (`selectors.partner_rows_for`)."""
+        filterset = FilterBackend().validated_filterset(request, self.get_queryset(), self)
+        filters = filterset.partner_filters() if filterset else selectors.PartnerFilters()
+        rows = selectors.partner_rows_for(self.membership, filters, PartnerSerializer.ROW_VALUES)
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response(PartnerSerializer.rows(page, self.membership))
 
     def create(self, request, *args, **kwargs):

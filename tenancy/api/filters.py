@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django_filters import utils
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters
 
@@ -25,14 +26,23 @@ class FilterBackend(DjangoFilterBackend):
             self._built[view_class] = super().get_filterset_class(view, queryset)
         return self._built[view_class]
 
-    def filter_queryset(self, request, queryset, view):
+    def validated_filterset(self, request, queryset, view):
+        """The view's FilterSet bound to the request's parameters and valid (a 400 naming the
+        parameter when it is not), or None when the request names none of them."""
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is None:
-            return queryset
+            return None
         params = request.query_params
         if not any(name in params for name in filterset_class.base_filters):
-            return queryset
-        return super().filter_queryset(request, queryset, view)
+            return None
+        filterset = self.get_filterset(request, queryset, view)
+        if not filterset.is_valid() and self.raise_exception:
+            raise utils.translate_validation(filterset.errors)
+        return filterset
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.validated_filterset(request, queryset, view)
+        return queryset if filterset is None else filterset.qs
 
 
 class OrderingFilter(filters.OrderingFilter):

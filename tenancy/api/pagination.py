@@ -39,11 +39,13 @@ def _count_key(queryset) -> str:
 
 
 def _counted(queryset):
-    """`queryset` as a count reads it: unordered and, unless it is DISTINCT, its key alone, so
-    what a list's rows carry (the enrollment list's name subqueries) is not computed for the
-    rows counted, nor compiled for the key."""
+    """`queryset` as a count reads it: unordered and, unless it is DISTINCT or a UNION (whose
+    rows are distinct already), its key alone, so what a list's rows carry (the enrollment
+    list's name subqueries) is not computed for the rows counted, nor compiled for the key."""
     queryset = queryset.order_by()
-    return queryset if queryset.query.distinct else queryset.values("pk")
+    if queryset.query.distinct or queryset.query.combinator:
+        return queryset
+    return queryset.values("pk")
 
 
 def _remember_locally(key: str, total: int | None) -> None:
@@ -52,8 +54,38 @@ def _remember_locally(key: str, total: int | None) -> None:
     _local_counts[key] = (time.monotonic() + LOCAL_COUNT_SECONDS, total)
 
 
+class KeysFirst:
+    """A list whose pages are chosen on narrow keys before its rows are read.
+
+    `keys` is a `values_list` queryset of `(key, ...)` tuples in the list's order, read from a
+    small index (partner search: the search terms carry the partner's name); `rows` reads the
+    rows of given keys in the same order. A page is two short statements, the page's keys
+    (`LIMIT`/`OFFSET` on the index) and then those rows by key, where a plain list would read
+    every matching row in full to sort them before its `LIMIT`. Counted on its keys
+    (`list_count`)."""
+
+    def __init__(self, keys, rows):
+        self.keys = keys
+        self.rows = rows
+        self.ordered = True
+
+    def count(self) -> int:
+        return list_count(self.keys)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            raise TypeError("A KeysFirst list is read a page (a slice) at a time.")
+        keys = [key for key, *_ in self.keys[index]]
+        return list(self.rows.filter(pk__in=keys)) if keys else []
+
+
 def list_count(queryset) -> int:
     """The number of rows of `queryset`: exact up to `COUNT_CAP`, cached beyond (see above)."""
+    if isinstance(queryset, KeysFirst):
+        return queryset.count()
     if not hasattr(queryset, "query"):
         return len(queryset)
     queryset = _counted(queryset)

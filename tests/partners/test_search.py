@@ -11,6 +11,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.http import QueryDict
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from partners import search, selectors, services
 from partners.models import Partner, PartnerSearchTerm
@@ -398,3 +399,118 @@ def test_raw_sql_as_the_application_role_keeps_terms():
         raw.close()
     assert found(world, "renamed") == {"Raw One Renamed", "Raw Two Renamed"}
     assert found(world, "r-1") == {"Raw One Renamed"}
+
+
+# --- a search's page is chosen from the terms -----------------------------------------------
+
+
+@pytest.fixture
+def meridians(worlds) -> World:
+    """Partners a search for "meridian" finds, with the awkward cases of a page chosen by
+    name: two partners of one name (the key breaks the tie), a name holding the word twice
+    (found once), a match by CRM id alone, and partners it must not find."""
+    alpha, beta = worlds
+    for name, crm_id in [
+        ("Meridian Cloud", "M-1"),
+        ("Meridian Cloud", "M-2"),
+        ("Meridian Meridian Holdings", "M-3"),
+        ("Acme Meridiana", "M-4"),
+        ("Zeta Meridian", "M-5"),
+        ("Alpha Systems", "MERIDIAN"),
+        ("Bravo Meridional", "M-7"),
+        ("Charlie Networks", "M-8"),
+        ("Meridians of Delta", "M-9"),
+    ]:
+        PartnerFactory(tenant=alpha.tenant, name=name, external_id=crm_id, region="EMEA")
+    PartnerFactory(tenant=beta.tenant, name="Meridian Elsewhere", external_id="M-1")
+    return alpha
+
+
+def expected_order(world: World, q: str, sort: str, **filters) -> list[int]:
+    """The list `partner_list_for` gives: every match, in the list's order."""
+    me = world.member(Role.VENDOR_ADMIN)
+    with tenant_scope(world.tenant):
+        filters = PartnerFilters(search=q, sort=sort, **filters)
+        return list(selectors.partner_list_for(me, filters).values_list("pk", flat=True))
+
+
+def api_pages(world: World, params: dict, size: int) -> tuple[list[int], set[int]]:
+    """Every page of the API list, in order, and the counts it gave."""
+    client = client_for(world.user(Role.VENDOR_ADMIN))
+    ids, counts, page = [], set(), 1
+    while True:
+        response = client.get(
+            PARTNERS_API.format(slug=world.tenant.slug), {**params, "page_size": size, "page": page}
+        )
+        assert response.status_code == 200, response.content
+        body = response.json()
+        ids += [row["id"] for row in body["results"]]
+        counts.add(body["count"])
+        if not body["next"]:
+            return ids, counts
+        page += 1
+
+
+@pytest.mark.parametrize("ordering", ["name", "-name"])
+@pytest.mark.parametrize("q", ["meridian", "mer", "meridian cloud", "Meridian"])
+def test_search_pages_keep_the_lists_order_count_and_ties(meridians, q, ordering):
+    expected = expected_order(meridians, q, ordering)
+    assert expected, "the case finds partners"
+    for size in (1, 2, 3, 50):
+        ids, counts = api_pages(meridians, {"q": q, "ordering": ordering}, size)
+        assert ids == expected, (size, ids, expected)
+        assert counts == {len(expected)}
+
+
+def test_a_search_with_another_filter_reads_the_partners(meridians):
+    expected = expected_order(meridians, "meridian", "name", regions=["EMEA"])
+    ids, counts = api_pages(meridians, {"q": "meridian", "region": "EMEA"}, 2)
+    assert ids == expected
+    assert counts == {len(expected)}
+
+
+def test_a_search_page_on_the_dashboard_is_the_same_list(meridians):
+    client = Client()
+    client.force_login(meridians.user(Role.VENDOR_ADMIN))
+    expected = expected_order(meridians, "meridian", "-name")
+    response = client.get(
+        f"/t/{meridians.tenant.slug}/partners/", {"q": "meridian", "sort": "-name"}
+    )
+    assert response.status_code == 200
+    assert [row["id"] for row in response.context["page"].object_list] == expected
+    assert response.context["page"].paginator.count == len(expected)
+
+
+def test_a_search_page_reads_only_that_pages_partners(meridians):
+    """The page's keys come from the terms' index (which carries the name); the partner table
+    is then read for those keys only, not for every match to sort them."""
+    client = client_for(meridians.user(Role.VENDOR_ADMIN))
+    url = PARTNERS_API.format(slug=meridians.tenant.slug)
+    client.get(url, {"q": "meridian", "page_size": 2})  # the count is cached after this
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, {"q": "meridian", "page_size": 2})
+    assert response.status_code == 200
+    reads = [q["sql"] for q in queries if 'FROM "partners_partner"' in q["sql"]]
+    assert len(reads) == 1, reads
+    assert "partners_partnersearchterm" not in reads[0], reads[0]
+    assert re.search(r'"partners_partner"\."id" IN \(%s, %s\)|IN \(\d+, \d+\)', reads[0]), reads[0]
+
+
+def test_terms_carry_their_partners_name_through_create_rename_and_import(worlds):
+    alpha, _ = worlds
+    admin = alpha.member(Role.VENDOR_ADMIN)
+    with tenant_scope(alpha.tenant):
+        partner = services.partner_create(actor=admin, name="Acme Widgets", external_id="A-1")
+        assert set(
+            PartnerSearchTerm.objects.filter(partner_id=partner.pk).values_list("name", flat=True)
+        ) == {"Acme Widgets"}
+        services.partner_update(actor=admin, partner=partner, name="Zenith Gadgets")
+        assert set(
+            PartnerSearchTerm.objects.filter(partner_id=partner.pk).values_list("name", flat=True)
+        ) == {"Zenith Gadgets"}
+    import_csv(alpha, f"{HEADER}\nIMP-1,Imported Name Co,var,,EMEA,DACH,DE,new,achiever,active\n")
+    with tenant_scope(alpha.tenant):
+        names = PartnerSearchTerm.objects.filter(partner__external_id="IMP-1").values_list(
+            "name", flat=True
+        )
+        assert set(names) == {"Imported Name Co"}
