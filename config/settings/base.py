@@ -116,7 +116,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's, with one client object a server for the process (`tenancy.redis_cache`).
+        "BACKEND": "tenancy.redis_cache.RedisCache",
         "LOCATION": env("CACHE_URL", REDIS_URL),
         "KEY_PREFIX": "uplift",
     }

@@ -24,7 +24,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.support"]  # noqa: F405
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "tenancy.redis_cache.RedisCache",
         "LOCATION": REDIS_URL,
         # A fresh prefix a run: counters (login rate limits) never leak between runs.
         "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
