@@ -64,6 +64,20 @@ class Tier(TenantOwned):
         return self.name
 
 
+# The partner attributes lists filter on, each with an index in name order (`Partner.Meta`).
+FILTER_COLUMNS = (
+    "type",
+    "tier",
+    "region",
+    "territory",
+    "country",
+    "stage",
+    "segment",
+    "status",
+    "channel_manager",
+)
+
+
 class Partner(TenantOwned):
     """A channel partner company of one vendor tenant."""
 
@@ -72,7 +86,12 @@ class Partner(TenantOwned):
         max_length=20, choices=PartnerType.choices, default=PartnerType.RESELLER
     )
     tier = models.ForeignKey(
-        Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="partners"
+        Tier,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="partners",
+        db_index=False,  # the tier filter's index (Meta) leads with (tenant, tier)
     )
     region = models.CharField(max_length=60, blank=True)
     territory = models.CharField(max_length=100, blank=True)
@@ -85,6 +104,7 @@ class Partner(TenantOwned):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # the channel manager filter's index (Meta) leads with it
         help_text="The channel account manager (a vendor staff member).",
     )
     status = models.CharField(
@@ -107,17 +127,18 @@ class Partner(TenantOwned):
                 name="partner_external_id_per_tenant",
             ),
         ]
+        # Each filter's index goes on in the list's default order (name, id): a filtered page
+        # is then read in order from the index and stops after its rows, rather than walking
+        # the name index past every partner the filter drops (a VAR + Gold page read ~1,000).
+        # They also serve the foreign keys' lookups, so those keys have no index of their own.
         indexes = [
             models.Index(fields=["tenant", "name", "id"]),
-            models.Index(fields=["tenant", "type"]),
-            models.Index(fields=["tenant", "tier"]),
-            models.Index(fields=["tenant", "region"]),
-            models.Index(fields=["tenant", "territory"]),
-            models.Index(fields=["tenant", "country"]),
-            models.Index(fields=["tenant", "stage"]),
-            models.Index(fields=["tenant", "segment"]),
-            models.Index(fields=["tenant", "status"]),
-            models.Index(fields=["tenant", "channel_manager"]),
+            *(
+                models.Index(
+                    fields=["tenant", column, "name", "id"], name=f"partner_{column[:12]}_by_name"
+                )
+                for column in FILTER_COLUMNS
+            ),
             models.Index(fields=["tenant", "created_at"]),
         ]
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.db import connection, transaction
 from django.http import Http404, QueryDict
 
 from partners import selectors
 from partners.models import Partner, Tier
 from partners.selectors import PartnerFilters
+from partners.views import ROW_VALUES
 from tenancy.context import tenant_scope
 from tenancy.roles import Role
 from tests.conftest import World
 from tests.factories.partners import PartnerFactory, TierFactory
+from tests.partners.test_search import add_filler_partners
 
 
 @dataclass
@@ -164,3 +167,40 @@ def test_distinct_values_and_tiers_are_the_tenants_own(worlds):
         assert selectors.distinct_values("region") == ["APAC", "EMEA"]
         assert selectors.distinct_values("country") == ["AU", "DE"]
         assert [t.name for t in selectors.tier_list()] == ["Alpha Gold", "Silver", "Platinum"]
+
+
+# --- a filtered page is read in order from its filter's index ------------------------------
+
+INDEXED_FILTERS = {
+    "type": {"types": ["var"]},
+    "tier": {"tiers": [1]},
+    "region": {"regions": ["EMEA"]},
+    "territory": {"territories": ["DACH"]},
+    "country": {"countries": ["DE"]},
+    "stage": {"stages": ["new"]},
+    "segment": {"segments": ["champion"]},
+    "status": {"statuses": ["active"]},
+    "channel_manager": {"channel_manager": 1},
+}
+
+
+@pytest.mark.parametrize("column", sorted(INDEXED_FILTERS))
+def test_a_filtered_page_reads_its_filters_index_in_name_order(worlds, column):
+    """One filter with the default sort: PostgreSQL reads the page from `(tenant, column,
+    name, id)` in order and stops after it, with no sort of every partner the filter keeps,
+    nor a walk of the name index past every partner it drops."""
+    alpha, _ = worlds
+    add_filler_partners(alpha, 2000)
+    me = alpha.member(Role.VENDOR_ADMIN)
+    with tenant_scope(alpha.tenant), transaction.atomic():
+        filters = PartnerFilters(**INDEXED_FILTERS[column])
+        queryset = selectors.partner_list_for(me, filters).values(*ROW_VALUES)
+        sql, params = queryset[:50].query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+    short = column[:12]
+    assert f"Index Scan using partner_{short}_by_name on partners_partner" in plan, plan
+    assert "Sort" not in plan, plan
