@@ -11,6 +11,7 @@ from django_filters import rest_framework as filters
 
 from partners import selectors
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage
+from tenancy.api.filters import FilterSet
 
 # API `ordering` value -> the selector's sort key.
 ORDERINGS = {
@@ -59,7 +60,7 @@ def _choices(help_text: str, choices) -> filters.MultipleChoiceFilter:
     return filters.MultipleChoiceFilter(choices=choices, help_text=help_text)
 
 
-class PartnerFilterSet(filters.FilterSet):
+class PartnerFilterSet(FilterSet):
     """Every partner attribute; a repeated parameter matches any of its values."""
 
     q = filters.CharFilter(
@@ -89,15 +90,6 @@ class PartnerFilterSet(filters.FilterSet):
     class Meta:
         model = Partner
         fields: list[str] = []
-
-    def get_form_class(self):
-        """The form class built once for the FilterSet class, not once a request (building it,
-        labels and fields of every filter, was a fifth of a partner list request). Nothing in it
-        depends on the request: no filter here has a queryset."""
-        cls = type(self)
-        if "_form_class" not in cls.__dict__:
-            cls._form_class = super().get_form_class()
-        return cls._form_class
 
     def partner_filters(self) -> selectors.PartnerFilters:
         """The validated parameters as the selector's filters."""
