@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from tenancy.caching import bump_generation, forget
@@ -170,12 +170,17 @@ def member_list_for(
     return queryset
 
 
-def member_counts() -> dict[str, int]:
-    """Active vendor staff and partner people of the bound tenant, in one query."""
-    return Membership.objects.filter(is_active=True).aggregate(
-        staff_count=Count("pk", filter=Q(role__in=sorted(STAFF_ROLES))),
-        partner_people_count=Count("pk", filter=Q(role__in=sorted(PARTNER_ROLES))),
-    )
+def active_members(roles) -> QuerySet[Membership]:
+    """The bound tenant's active members holding one of `roles`."""
+    return Membership.objects.filter(is_active=True, role__in=sorted(roles))
+
+
+def member_count_parts() -> dict:
+    """Active vendor staff and partner people of the bound tenant, as `tally` parts."""
+    return {
+        "staff_count": ("count", active_members(STAFF_ROLES)),
+        "partner_people_count": ("count", active_members(PARTNER_ROLES)),
+    }
 
 
 def access_membership(actor: Membership, membership_id: object) -> Membership:

@@ -4,7 +4,9 @@ the steps done, and leaves them once all are; in a fixed number of queries."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tenancy.context import tenant_scope
@@ -78,3 +80,29 @@ def test_the_home_page_makes_a_fixed_number_of_queries(fresh, django_assert_max_
     with django_assert_max_num_queries(17):
         response = client.get(reverse("dashboard", args=["fresh"]))
     assert response.status_code == 200
+
+
+def test_the_numbers_and_steps_are_one_statement_with_the_right_counts(fresh):
+    """People, invitations and the getting-started checks are read together; the partner
+    count is `list_count`'s."""
+    tenant, admin = fresh
+    MembershipFactory.create_batch(2, tenant=tenant, role=Role.CHANNEL_MANAGER)
+    MembershipFactory(tenant=tenant, role=Role.CHANNEL_MANAGER, is_active=False)
+    InvitationFactory(tenant=tenant, email="a@fresh.example", invited_by=admin.user)
+    with tenant_scope(tenant):
+        TierFactory(tenant=tenant, name="Gold", rank=1)
+    client = Client()
+    client.force_login(admin.user)
+    url = reverse("dashboard", args=["fresh"])
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    context = response.context
+    assert context["staff_count"] == 3
+    assert context["partner_people_count"] == 0
+    assert context["pending_invitations"] == 1
+    assert _done(context) == {"tiers": True, "partners": False, "program": False, "people": True}
+    numbers = [q["sql"] for q in queries if "tenancy_invitation" in q["sql"]]
+    assert len(numbers) == 1, numbers
+    assert "partners_tier" in numbers[0]
+    assert "incentives_program" in numbers[0]

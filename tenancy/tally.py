@@ -1,0 +1,69 @@
+"""Several counts and existence checks of a page in one statement, compiled once.
+
+A page's small numbers (the dashboard's people, invitations, "has tiers", "has programs")
+cost little in PostgreSQL (a round trip is about 0.04 ms here) but a lot in Django: compiling
+one `aggregate()`, `count()` or `exists()` is 0.25 to 0.9 ms of Python. `tally()` takes the
+querysets from the selectors, as they are, and writes them into one `SELECT` of scalar
+subqueries; that statement is compiled once for a call site and tenant and then reused by the
+process, so a page view pays one round trip and no compiling.
+
+The querysets must depend on nothing but the bound tenant (which their SQL carries as a
+parameter, `IsCurrentTenant`): no clock, no request value, no actor beyond what the call
+site's `key` names. Unscoped (`all_tenants`), the statement is compiled every time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from django.db import connections
+from django.db.models import QuerySet
+
+from tenancy.context import current_tenant_id, unscoped_reason
+
+Kind = Literal["count", "exists"]
+
+# How many (call site, tenant) statements a process keeps; past it they are dropped and
+# compiled again.
+KEPT_STATEMENTS = 2048
+# (call site, tenant) -> (database alias, SQL, parameters, names of the columns)
+Statement = tuple[str, str, tuple, tuple[str, ...]]
+_statements: dict[tuple[str, int], Statement] = {}
+
+
+def _compile(parts: dict[str, tuple[Kind, QuerySet]]) -> Statement:
+    columns, params, aliases = [], [], set()
+    for kind, queryset in parts.values():
+        keys = queryset.order_by().values("pk")
+        if kind == "exists":
+            sql, part_params = keys[:1].query.sql_with_params()
+            columns.append(f"EXISTS ({sql})")
+        else:
+            sql, part_params = keys.query.sql_with_params()
+            # The ORM's own SQL, its values kept apart as parameters.
+            columns.append(f"(SELECT count(*) FROM ({sql}) AS part)")  # noqa: S608
+        params.extend(part_params)
+        aliases.add(queryset.db)
+    (alias,) = aliases  # one statement reads one database
+    return alias, f"SELECT {', '.join(columns)}", tuple(params), tuple(parts)
+
+
+def tally(key: str, build: Callable[[], dict[str, tuple[Kind, QuerySet]]]) -> dict[str, int]:
+    """`{name: count or bool}` of the querysets `build()` names, each as `("count", qs)` or
+    `("exists", qs)`, read in one statement. `key` names the call site (and whatever besides
+    the tenant its querysets depend on); `build` runs only when the statement is compiled."""
+    if unscoped_reason() is not None:
+        statement = _compile(build())
+    else:
+        cache_key = (key, current_tenant_id())
+        statement = _statements.get(cache_key)
+        if statement is None:
+            if len(_statements) >= KEPT_STATEMENTS:
+                _statements.clear()
+            statement = _statements[cache_key] = _compile(build())
+    alias, sql, params, names = statement
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return dict(zip(names, row, strict=True))
