@@ -18,7 +18,7 @@ from partners.models import (
     Tier,
 )
 from partners.search import MAX_WORDS, TERM_LENGTH, TOP, searchable
-from tenancy.api.pagination import KeysFirst
+from tenancy.api.pagination import CompiledRows, KeysFirst
 from tenancy.caching import bump_generation, forget
 from tenancy.context import current_tenant_id
 from tenancy.models import Membership
@@ -108,12 +108,15 @@ KEY_SORTS = {"name": ("name", "partner_id"), "-name": ("-name", "-partner_id")}
 
 
 def partner_rows_for(
-    actor: Membership, filters: PartnerFilters, fields: tuple[str, ...]
-) -> QuerySet | KeysFirst:
+    actor: Membership, filters: PartnerFilters, fields: tuple[str, ...], *, key: tuple
+) -> CompiledRows | KeysFirst:
     """The list `partner_list_for` gives, as `values(*fields)` rows to be read a page at a
     time. A search over all the tenant's partners with no other filter, sorted by name, is a
     `KeysFirst` list: its page is picked from the search terms' index (which carries each
-    partner's name) and only that page's partners are read; otherwise the plain queryset."""
+    partner's name) and only that page's partners are read. A list is read by its statement,
+    a search by its keys' statement, compiled once for `key` (`CompiledRows`: who asks and the
+    request's parameters, `tenancy.api.pagination.list_key`), which the filters must be made
+    from; so a repeated search does not ask the database for its words again."""
     only_search = (
         filters.search
         and filters.sort in KEY_SORTS
@@ -121,10 +124,15 @@ def partner_rows_for(
         and not is_partner_person(actor)
     )
     if not only_search:
-        return partner_list_for(actor, filters).values(*fields)
-    keys = partner_ids_matching(filters.search, with_name=True)
+        return CompiledRows(key, lambda: partner_list_for(actor, filters).values(*fields))
+    keys = CompiledRows(
+        key,
+        lambda: partner_ids_matching(filters.search, with_name=True).order_by(
+            *KEY_SORTS[filters.sort]
+        ),
+    )
     every = partner_list_for(actor, replace(filters, search=""))
-    return KeysFirst(keys.order_by(*KEY_SORTS[filters.sort]), every.values(*fields))
+    return KeysFirst(keys, every.values(*fields))
 
 
 # A query's words, as the function that wrote the terms splits them, in the order they first

@@ -20,7 +20,7 @@ from partners.actions import partner_actions_for
 from partners.forms import PartnerForm, TierForm, TierMoveForm, partner_initial
 from partners.models import Partner, PartnerStatus, PartnerType, Segment, Stage
 from partners.panels import HISTORY_LIMIT, PartnerPanel, panels_for
-from tenancy.api.pagination import ListPaginator
+from tenancy.api.pagination import ListPaginator, list_key
 from tenancy.audit import action_label, history_of
 from tenancy.errors import ApplicationError
 from tenancy.formats import short_date_writer
@@ -179,7 +179,9 @@ class PartnerListView(TenantPageMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         params = self.request.GET
         filters = selectors.PartnerFilters.from_query(params, me=self.membership)
-        partners = selectors.partner_rows_for(self.membership, filters, ROW_VALUES)
+        partners = selectors.partner_rows_for(
+            self.membership, filters, ROW_VALUES, key=("page-partners", *list_key(self.request))
+        )
         page = ListPaginator(partners, PAGE_SIZE).get_page(params.get("page"))
         can_edit = can(self.membership, "partners.edit")
         context.update(

@@ -29,6 +29,7 @@ from incentives.services import programs as program_services
 from partners import csv_io
 from partners.api.imports import PartnerImportSerializer, PartnerImportUploadSerializer
 from tenancy.api.base import TenantViewSet
+from tenancy.api.pagination import CompiledRows, list_key
 from tenancy.permissions import can, is_partner_person
 from tenancy.query import query_choice, query_int
 
@@ -364,7 +365,12 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         return selectors.access_enrollment(self.membership, self.kwargs["enrollment_id"])
 
     def list(self, request, *args, **kwargs):
-        """The page as plain rows (`EnrollmentSerializer.rows`), equal to the serializer's."""
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(selectors.enrollment_rows(queryset))
+        """The page as plain rows (`EnrollmentSerializer.rows`), equal to the serializer's; the
+        statement compiled once a process for who asks and the parameters (`CompiledRows`)."""
+        self.list_queryset()  # the parameters checked (a 400 naming one) before any key is made
+        rows = CompiledRows(
+            ("enrollments", *list_key(request)),
+            lambda: selectors.enrollment_rows(self.filter_queryset(self.get_queryset())),
+        )
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response(EnrollmentSerializer.rows(page))

@@ -14,6 +14,7 @@ from partners.api.filters import PartnerFilterSet
 from partners.api.serializers import PartnerSerializer, TierReorderSerializer, TierSerializer
 from tenancy.api.base import TenantViewSet
 from tenancy.api.filters import FilterBackend
+from tenancy.api.pagination import list_key
 from tenancy.query import check_query
 
 
@@ -94,7 +95,12 @@ class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         search terms first (`selectors.partner_rows_for`)."""
         filterset = FilterBackend().validated_filterset(request, self.get_queryset(), self)
         filters = filterset.partner_filters() if filterset else selectors.PartnerFilters()
-        rows = selectors.partner_rows_for(self.membership, filters, PartnerSerializer.ROW_VALUES)
+        rows = selectors.partner_rows_for(
+            self.membership,
+            filters,
+            PartnerSerializer.ROW_VALUES,
+            key=("api-partners", *list_key(request)),
+        )
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(PartnerSerializer.rows(page, self.membership))
 

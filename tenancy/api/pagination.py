@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
+from django.db import connections
 from django.utils.functional import cached_property
 from rest_framework import pagination
 
-from tenancy.context import TenantContextMissing, current_tenant_id
+from tenancy.context import TenantContextMissing, current_tenant_id, unscoped_reason
 
 COUNT_CAP = 1000
 
@@ -57,20 +60,20 @@ def _remember_locally(key: str, total: int | None) -> None:
 class KeysFirst:
     """A list whose pages are chosen on narrow keys before its rows are read.
 
-    `keys` is a `values_list` queryset of `(key, ...)` tuples in the list's order, read from a
-    small index (partner search: the search terms carry the partner's name); `rows` reads the
-    rows of given keys in the same order. A page is two short statements, the page's keys
-    (`LIMIT`/`OFFSET` on the index) and then those rows by key, where a plain list would read
-    every matching row in full to sort them before its `LIMIT`. Counted on its keys
-    (`list_count`)."""
+    `keys` is a `CompiledRows` of the list's keys (its first column) in the list's order, read
+    from a small index (partner search: the search terms carry the partner's name); `rows`
+    reads the rows of given keys in the same order. A page is two short statements, the
+    page's keys (`LIMIT`/`OFFSET` on the index) and then those rows by key, where a plain list
+    would read every matching row in full to sort them before its `LIMIT`. Counted on its
+    keys."""
 
-    def __init__(self, keys, rows):
+    def __init__(self, keys: CompiledRows, rows):
         self.keys = keys
         self.rows = rows
         self.ordered = True
 
     def count(self) -> int:
-        return list_count(self.keys)
+        return self.keys.count()
 
     def __len__(self) -> int:
         return self.count()
@@ -78,13 +81,13 @@ class KeysFirst:
     def __getitem__(self, index):
         if not isinstance(index, slice):
             raise TypeError("A KeysFirst list is read a page (a slice) at a time.")
-        keys = [key for key, *_ in self.keys[index]]
+        keys = [next(iter(row.values())) for row in self.keys[index]]
         return list(self.rows.filter(pk__in=keys)) if keys else []
 
 
 def list_count(queryset) -> int:
     """The number of rows of `queryset`: exact up to `COUNT_CAP`, cached beyond (see above)."""
-    if isinstance(queryset, KeysFirst):
+    if isinstance(queryset, (KeysFirst, CompiledRows)):
         return queryset.count()
     if not hasattr(queryset, "query"):
         return len(queryset)
@@ -93,6 +96,10 @@ def list_count(queryset) -> int:
         key = _count_key(queryset)
     except TenantContextMissing:  # no tenant bound (an unscoped list): counted, never cached
         return queryset.count()
+    return _remembered_count(key, lambda: queryset[: COUNT_CAP + 1].count(), queryset.count)
+
+
+def _remembered_count(key: str, capped_count, full_count) -> int:
     local = _local_counts.get(key)
     if local is not None and local[0] > time.monotonic():
         if local[1] is not None:
@@ -102,16 +109,161 @@ def list_count(queryset) -> int:
         if cached is not None:
             _remember_locally(key, cached)
             return cached
-    capped = queryset[: COUNT_CAP + 1].count()
+    capped = capped_count()
     if capped <= COUNT_CAP:
         # A short list is counted exactly every time; the process remembers for a while that
         # it was short, so its next pages go straight to this count, not to Redis first.
         _remember_locally(key, None)
         return capped
-    total = queryset.count()
+    total = full_count()
     cache.set(key, total, settings.LIST_COUNT_CACHE_SECONDS)
     _remember_locally(key, total)
     return total
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """A list's statements as compiled once: its rows (to which a page adds `LIMIT %s OFFSET
+    %s`), with the names and converters of its columns, and its counts."""
+
+    alias: str
+    sql: str
+    params: tuple
+    names: tuple[str, ...]
+    converters: dict
+    count_key: str | None  # None unscoped: counted every time, never cached
+    capped_sql: str
+    count_sql: str
+    count_params: tuple
+
+
+# How many (list, tenant, caller, parameters) statements a process keeps; past it they are
+# dropped and compiled again.
+KEPT_STATEMENTS = 2048
+_statements: dict[tuple, _Statement | None] = {}
+
+
+def _compile(queryset) -> _Statement | None:
+    """The statements of `queryset`; None when it can have no row (`none()`, an empty `IN`)."""
+    if queryset.query.is_sliced or queryset.query.select_for_update:
+        raise ValueError("CompiledRows takes an unsliced, unlocked values() queryset.")
+    query = queryset.query
+    compiler = query.get_compiler(queryset.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return None
+    if query.selected:
+        names = tuple(query.selected)
+    else:
+        names = (*query.extra_select, *query.values_select, *query.annotation_select)
+    columns = [column[0] for column in compiler.select[0 : compiler.col_count]]
+    counted = _counted(queryset)
+    count_sql, count_params = counted.query.sql_with_params()
+    try:
+        count_key = _count_key(counted)
+    except TenantContextMissing:
+        count_key = None
+    return _Statement(
+        alias=queryset.db,
+        sql=sql,
+        params=tuple(params),
+        names=names,
+        converters=compiler.get_converters(columns),
+        count_key=count_key,
+        # The ORM's own SQL, its values kept apart as parameters.
+        capped_sql=f"SELECT COUNT(*) FROM ({count_sql} LIMIT %s) AS capped",  # noqa: S608
+        count_sql=f"SELECT COUNT(*) FROM ({count_sql}) AS every",  # noqa: S608
+        count_params=tuple(count_params),
+    )
+
+
+class CompiledRows:
+    """A list of `values()` rows whose statements are compiled once a process for `key`.
+
+    Compiling a list's queryset (joins, subqueries, filters) costs Python on every request,
+    more than PostgreSQL takes to run it; a list's SQL is a function of its tenant, who asks
+    and the request's parameters, so the page's `key` names the two latter (`build` must
+    depend on nothing else: no clock, no row read while building) and the tenant is added
+    here. `build()` makes the ordered `values()` queryset and runs only when the statement is
+    compiled. A page is the statement with `LIMIT`/`OFFSET`; the count is `list_count`'s,
+    counted by the compiled statements and cached under the same key as the queryset's.
+    Unscoped (`all_tenants`) nothing is kept."""
+
+    def __init__(self, key: tuple, build):
+        self.key = key
+        self.build = build
+        self.ordered = True
+
+    @cached_property
+    def statement(self) -> _Statement | None:
+        if unscoped_reason() is not None:
+            return _compile(self.build())
+        key = (self.key, current_tenant_id())
+        if key not in _statements:
+            if len(_statements) >= KEPT_STATEMENTS:
+                _statements.clear()
+            _statements[key] = _compile(self.build())
+        return _statements[key]
+
+    def _fetch(self, sql: str, params) -> list[tuple]:
+        with connections[self.statement.alias].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def _capped_count(self) -> int:
+        statement = self.statement
+        return self._fetch(statement.capped_sql, (*statement.count_params, COUNT_CAP + 1))[0][0]
+
+    def _full_count(self) -> int:
+        return self._fetch(self.statement.count_sql, self.statement.count_params)[0][0]
+
+    def count(self) -> int:
+        if self.statement is None:
+            return 0
+        if self.statement.count_key is None:
+            return self._full_count()
+        return _remembered_count(self.statement.count_key, self._capped_count, self._full_count)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice) or index.step is not None:
+            raise TypeError("A CompiledRows list is read a page (a slice) at a time.")
+        start = index.start or 0
+        if index.stop is not None and index.stop <= start:
+            return []
+        statement = self.statement
+        if statement is None:
+            return []
+        sql = f"{statement.sql} LIMIT %s OFFSET %s"
+        limit = None if index.stop is None else index.stop - start
+        rows = self._fetch(sql, (*statement.params, limit, start))
+        connection = connections[statement.alias]
+        names = statement.names
+        out = []
+        for row in rows:
+            if statement.converters:
+                row = list(row)
+                for position, (converters, expression) in statement.converters.items():
+                    value = row[position]
+                    for converter in converters:
+                        value = converter(value, expression, connection)
+                    row[position] = value
+            out.append(dict(zip(names, row, strict=True)))
+        return out
+
+
+def list_key(request, *, exclude=("page", "page_size")) -> tuple:
+    """What a list's SQL may depend on besides its tenant: who asks (their membership, role and
+    company) and every query parameter but the page's (so a parameter added later is in the
+    key without a change here)."""
+    membership = request.membership
+    params = tuple(
+        sorted((name, tuple(values)) for name, values in request.GET.lists() if name not in exclude)
+    )
+    return (membership.pk, membership.role, membership.partner_id, params)
 
 
 class ListPaginator(Paginator):
