@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tenancy.errors import ApplicationError, NotPermitted
+from tenancy.expressions import CappedCount
 from tenancy.models import Invitation, Membership
 from tenancy.permissions import allowed_actions, manageable_roles, manages
 from tenancy.roles import Role
@@ -62,26 +63,55 @@ def check_member_action(
 
 def sole_vendor_admin_id() -> int | None:
     """The id of the bound tenant's only active vendor admin, or None when there are several."""
-    admins = list(
-        Membership.objects.filter(role=Role.VENDOR_ADMIN, is_active=True).values_list(
-            "pk", flat=True
-        )[:2]
-    )
+    admins = list(_active_vendor_admins().values_list("pk", flat=True)[:2])
     return admins[0] if len(admins) == 1 else None
 
 
-def with_member_actions(actor: Membership, members: Iterable[Membership]) -> list:
+def _active_vendor_admins():
+    return Membership.objects.filter(role=Role.VENDOR_ADMIN, is_active=True)
+
+
+def vendor_admins_up_to_two() -> CappedCount:
+    """The number of the bound tenant's active vendor admins, counted up to 2, as an expression:
+    a page puts it into the statement that reads its rows, instead of asking
+    `sole_vendor_admin_id` in a statement of its own (see `with_member_actions`)."""
+    return CappedCount(_active_vendor_admins().values("pk"), cap=2)
+
+
+def with_member_actions(
+    actor: Membership, members: Iterable, *, vendor_admins: int | None = None
+) -> list:
     """`members` as a list, each with `.actions` set for `actor` and `.role_choices`, the roles
-    `actor` may give it (one query for the page, none per row)."""
+    `actor` may give it (one query for the page, none per row). A member is anything with the
+    membership's `pk`, `role` and `partner_id`: a model instance or a page's light row.
+
+    `vendor_admins`, when given, is the tenant's number of active vendor admins counted up to 2
+    (`vendor_admins_up_to_two`, read with the rows; needed only when `actor` manages vendor
+    admins): the members must then be active members of the bound tenant, so with one vendor
+    admin any vendor admin among them is that one, and no query is made."""
     roles = manageable_roles(actor)
     rows = list(members)
-    sole_admin_id = sole_vendor_admin_id() if rows and roles else None
+    role_choices = [(v, label) for v, label in Role.choices if v in roles]
+    sole_admin_id = None
+    # Only a manager of vendor admins can meet the sole-admin rule: for anyone else a vendor
+    # admin is out of reach already (`manages`), and no other member can be the sole admin.
+    if rows and Role.VENDOR_ADMIN in roles:
+        if vendor_admins is None:
+            sole_admin_id = sole_vendor_admin_id()
+        elif vendor_admins == 1:
+            sole_admin_id = next((m.pk for m in rows if m.role == Role.VENDOR_ADMIN), None)
+    # The actions depend on the member's role and company and on whether it is the sole admin.
+    actions_by_kind: dict[tuple, frozenset[str]] = {}
     for member in rows:
-        member.actions = allowed_actions(
-            MEMBER_ACTIONS,
-            lambda action, member=member: check_member_action(
-                actor=actor, member=member, action=action, sole_admin_id=sole_admin_id
-            ),
-        )
-        member.role_choices = [(v, label) for v, label in Role.choices if v in roles]
+        kind = (member.role, member.partner_id, member.pk == sole_admin_id)
+        actions = actions_by_kind.get(kind)
+        if actions is None:
+            actions = actions_by_kind[kind] = allowed_actions(
+                MEMBER_ACTIONS,
+                lambda action, member=member: check_member_action(
+                    actor=actor, member=member, action=action, sole_admin_id=sole_admin_id
+                ),
+            )
+        member.actions = actions
+        member.role_choices = role_choices
     return rows

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import Exists, QuerySet
 
 from tenancy.errors import ApplicationError
 from tenancy.models import TIME_ZONE_CHOICES, Tenant
@@ -82,12 +83,28 @@ class VendorSignupForm(forms.Form):
 PARTNER_MENU_LIMIT = 200
 
 
+def too_many_for_a_menu(partners: QuerySet) -> Exists:
+    """Whether `partners` are more than `PARTNER_MENU_LIMIT`, as an expression: a page reads it
+    with its rows and hands it to `InvitationForm` (`many_partners`), which then asks nothing."""
+    return Exists(partners[PARTNER_MENU_LIMIT : PARTNER_MENU_LIMIT + 1])
+
+
 class InvitationForm(forms.Form):
     email = forms.EmailField(label="Email")
     role = forms.ChoiceField(choices=Role.choices)
     partner = forms.ModelChoiceField(queryset=None, required=False)
 
-    def __init__(self, *args, roles: list[tuple[str, str]], partners=None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        roles: list[tuple[str, str]],
+        partners=None,
+        many_partners: bool | None = None,
+        **kwargs,
+    ):
+        """`partners`: the companies a partner role may be given (None: no partner field);
+        `many_partners`: whether they are too many for a menu, when already known
+        (`too_many_for_a_menu`), else asked here."""
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = roles
         if partners is None:
@@ -96,7 +113,9 @@ class InvitationForm(forms.Form):
             field = self.fields["partner"]
             field.queryset = partners
             field.help_text = "Required for partner roles."
-            if partners[PARTNER_MENU_LIMIT : PARTNER_MENU_LIMIT + 1].exists():
+            if many_partners is None:
+                many_partners = partners[PARTNER_MENU_LIMIT : PARTNER_MENU_LIMIT + 1].exists()
+            if many_partners:
                 field.widget = forms.NumberInput(attrs={"min": 1})
                 field.label = "Partner id"
                 field.help_text = (

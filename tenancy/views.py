@@ -3,13 +3,17 @@ invitations, tenant settings, invitation links and personal API tokens."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from functools import lru_cache
 from html import escape
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Page
 from django.db import connection
+from django.db.models import Exists, QuerySet
 from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -20,7 +24,11 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from tenancy import selectors, services
-from tenancy.actions import with_invitation_actions, with_member_actions
+from tenancy.actions import (
+    vendor_admins_up_to_two,
+    with_invitation_actions,
+    with_member_actions,
+)
 from tenancy.api.pagination import ListPaginator
 from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.forms import (
@@ -31,6 +39,7 @@ from tenancy.forms import (
     TenantSettingsForm,
     apply_errors,
     form_as_p,
+    too_many_for_a_menu,
 )
 from tenancy.models import Membership, User
 from tenancy.permissions import can, is_partner_person, manageable_roles
@@ -97,50 +106,91 @@ REMOVE_FORM = (
 )
 ROLE_LABELS = dict(Role.choices)
 
+# The columns of a People row, as `QuerySet.values()` names them.
+MEMBER_ROW_VALUES = ("id", "role", "partner_id", "user__email", "user__full_name", "partner__name")
+
+
+class MemberRow:
+    """A row of the People table from `values(*MEMBER_ROW_VALUES)`: what `with_member_actions`
+    reads of a membership (`pk`, `role`, `partner_id`) and what `member_rows` writes, without a
+    model instance for the membership, its person and its company."""
+
+    __slots__ = (
+        "actions",
+        "email",
+        "full_name",
+        "partner_id",
+        "partner_name",
+        "pk",
+        "role",
+        "role_choices",
+    )
+
+    def __init__(self, values: dict):
+        self.pk = values["id"]
+        self.role = values["role"]
+        self.partner_id = values["partner_id"]
+        self.email = values["user__email"]
+        self.full_name = values["user__full_name"]
+        self.partner_name = values["partner__name"]
+
+
+@lru_cache(maxsize=256)
+def _member_row_urls(tenant_slug: str) -> tuple[str, str, str]:
+    """The role, removal and partner URLs of a workspace's People rows, with `{}` for the id,
+    reversed once a process per workspace."""
+    return tuple(
+        reverse(name, args=[tenant_slug, 0]).replace("/0/", "/{}/")
+        for name in ("member_role", "member_remove", "partner_detail")
+    )
+
+
+def _braced(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
 
 def member_rows(members, *, tenant, csrf_token: str) -> str:
     """The rows of the People table as HTML, written here rather than by a template loop: the
     template engine spent most of the page's time on them (a role form, a CSRF field and up to
-    three reversed URLs a row). `members` come from `with_member_actions`. Every value from
-    the database goes through `escape` (the standard library's, which Django's own `escape`
-    wraps, without its per-call lazy-string checks)."""
-    slug = tenant.slug
-    role_url = reverse("member_role", args=[slug, 0]).replace("/0/", "/{}/")
-    remove_url = reverse("member_remove", args=[slug, 0]).replace("/0/", "/{}/")
-    partner_url = reverse("partner_detail", args=[slug, 0]).replace("/0/", "/{}/")
+    three reversed URLs a row). `members` are `MemberRow`s from `with_member_actions`. Every
+    value from the database goes through `escape` (the standard library's, which Django's own
+    `escape` wraps, without its per-call lazy-string checks)."""
+    role_url, remove_url, partner_url = _member_row_urls(tenant.slug)
     csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
-    tenant_name = escape(tenant.name)
+    # What is the same on every row is written into the forms once (braces doubled, as the
+    # forms are still formatted a row).
+    role_form = ROLE_FORM.replace("{csrf}", _braced(csrf))
+    remove_form = REMOVE_FORM.replace("{csrf}", _braced(csrf)).replace(
+        "{tenant}", _braced(escape(tenant.name))
+    )
     options_by_choice: dict[tuple, str] = {}  # (choices, selected role) -> <option>s
+    choices, choices_key = None, ()
     out = []
     for m in members:
-        email = escape(m.user.email)
-        full_name = escape(m.user.full_name)
-        if "change_role" in m.actions:
-            key = (tuple(m.role_choices), m.role)
+        email = escape(m.email)
+        full_name = escape(m.full_name)
+        actions = m.actions
+        if "change_role" in actions:
+            if m.role_choices is not choices:  # one list for every row of a page, mostly
+                choices, choices_key = m.role_choices, tuple(m.role_choices)
+            key = (choices_key, m.role)
             options = options_by_choice.get(key)
             if options is None:
                 options = options_by_choice[key] = "".join(
                     f'<option value="{escape(v)}"{" selected" if v == m.role else ""}>'
                     f"{escape(label)}</option>"
-                    for v, label in m.role_choices
+                    for v, label in choices
                 )
-            role = ROLE_FORM.format(
-                action=role_url.format(m.pk), csrf=csrf, email=email, options=options
-            )
+            role = role_form.format(action=role_url.format(m.pk), email=email, options=options)
         else:
             role = escape(ROLE_LABELS.get(m.role, m.role))
         if m.partner_id:
-            partner = f'<a href="{partner_url.format(m.partner_id)}">{escape(m.partner.name)}</a>'
+            partner = f'<a href="{partner_url.format(m.partner_id)}">{escape(m.partner_name)}</a>'
         else:
             partner = "—"
         remove = ""
-        if "remove" in m.actions:
-            remove = REMOVE_FORM.format(
-                action=remove_url.format(m.pk),
-                who=full_name or email,
-                tenant=tenant_name,
-                csrf=csrf,
-            )
+        if "remove" in actions:
+            remove = remove_form.format(action=remove_url.format(m.pk), who=full_name or email)
         out.append(
             MEMBER_ROW.format(
                 name=full_name or "—", email=email, role=role, partner=partner, remove=remove
@@ -149,40 +199,120 @@ def member_rows(members, *, tenant, csrf_token: str) -> str:
     return mark_safe("".join(out))  # noqa: S308  (every database value escaped above)
 
 
+@dataclass
+class PeoplePage:
+    """A page of the People table: the Django page, its rows with their actions, and what the
+    rest of the page needs to know, read with the rows (None: not read, ask)."""
+
+    page: Page
+    members: list[MemberRow]
+    many_partners: bool | None = None  # too many partners for the invitation form's menu
+    invitations_pending: bool | None = None  # any pending invitation the actor may see
+
+
+# The statements of unfiltered People pages, built once a process (`people_statement`), and how
+# many a process keeps.
+_PEOPLE_STATEMENTS: dict[tuple, tuple[QuerySet, QuerySet]] = {}
+PEOPLE_STATEMENT_ENTRIES = 64
+
+
+def people_statement(
+    actor: Membership, *, role: str | None = None, search: str = ""
+) -> tuple[QuerySet, QuerySet]:
+    """The members `actor` sees under the filters, and the People rows of them: a `values()`
+    queryset that also reads whether an invitation is pending and, for a manager of vendor
+    admins, the tenant's vendor admins up to two (`vendor_admins_up_to_two`).
+
+    The unfiltered list's is built once a process for each role and company of an actor, all
+    the selectors read of one (building it took longer than PostgreSQL took to answer it). Its
+    tenant is not in it: each statement reads the bound tenant when it is compiled
+    (`tenancy.models.IsCurrentTenant`). A caller only chains it (`filter`, `annotate`,
+    slicing), which copies it."""
+    unfiltered = role is None and not search
+    key = (actor.role, actor.partner_id)
+    if unfiltered and key in _PEOPLE_STATEMENTS:
+        return _PEOPLE_STATEMENTS[key]
+    members = selectors.member_list_for(actor, role=role, search=search)
+    extra = {"invitations_pending": Exists(selectors.invitation_list_for(actor))}
+    if Role.VENDOR_ADMIN in manageable_roles(actor):
+        extra["vendor_admins"] = vendor_admins_up_to_two()
+    statement = members, members.values(*MEMBER_ROW_VALUES).annotate(**extra)
+    if unfiltered:
+        if len(_PEOPLE_STATEMENTS) >= PEOPLE_STATEMENT_ENTRIES:
+            _PEOPLE_STATEMENTS.clear()
+        _PEOPLE_STATEMENTS[key] = statement
+    return statement
+
+
+def people_page(actor: Membership, params, *, with_form: bool) -> PeoplePage:
+    """The page of the People table `params` ask for (its filters and page number), for
+    `actor`, and with `with_form` whether the invitation form's partner menu would be too long.
+
+    One statement for a full first page: the rows, the list's capped count (`count_with_rows`),
+    the tenant's vendor admins up to two for the sole-admin rule (only when `actor` manages
+    vendor admins), the partner menu's check and whether any invitation is pending, as
+    columns PostgreSQL computes once. A page with no rows answers none of these."""
+    members, values = people_statement(
+        actor, role=params.get("role") or None, search=params.get("q", "")
+    )
+    if with_form:
+        partners = selectors.partner_choices_for(actor)
+        values = values.annotate(many_partners=too_many_for_a_menu(partners))
+    page = ListPaginator(values, MEMBERS_PAGE_SIZE, count_with_rows=members).get_page(
+        params.get("page")
+    )
+    first = page.object_list[0] if page.object_list else {}
+    rows = with_member_actions(
+        actor, map(MemberRow, page.object_list), vendor_admins=first.get("vendor_admins")
+    )
+    return PeoplePage(
+        page,
+        rows,
+        many_partners=first.get("many_partners"),
+        invitations_pending=first.get("invitations_pending"),
+    )
+
+
 class MembersView(TenantPageMixin, FormView):
     """People and pending invitations; the invite form posts here."""
 
     capability = "people.view"
     write_capability = "people.manage"
     template_name = "dashboard/members.html"
+    # Read with the page's rows on a GET (`people_page`); None: the form asks.
+    many_partners: bool | None = None
 
     def get_form(self, form_class=None):
         return InvitationForm(
             **self.get_form_kwargs(),
             roles=_invitable_roles(self.membership),
             partners=selectors.partner_choices_for(self.membership),
+            many_partners=self.many_partners,
         )
 
     def get_context_data(self, **kwargs):
+        params = self.request.GET
+        can_manage = can(self.membership, "people.manage")
+        if not can_manage:
+            kwargs.setdefault("form", None)  # the page offers no invitation form
+        people = people_page(self.membership, params, with_form=can_manage and "form" not in kwargs)
+        self.many_partners = people.many_partners
         context = super().get_context_data(**kwargs)
-        role = self.request.GET.get("role", "")
-        context["role_filter"] = role
+        context["role_filter"] = params.get("role", "")
         context["roles"] = Role.choices
-        members = selectors.member_list_for(
-            self.membership, role=role or None, search=self.request.GET.get("q", "")
-        )
-        page = ListPaginator(members, MEMBERS_PAGE_SIZE).get_page(self.request.GET.get("page"))
-        context["members_page"] = page
-        context["members_query"] = query_without_page(self.request.GET)
-        context["members"] = members = with_member_actions(self.membership, page.object_list)
+        context["members_page"] = people.page
+        context["members_query"] = query_without_page(params)
+        context["members"] = people.members
         context["member_rows"] = member_rows(
-            members, tenant=self.membership.tenant, csrf_token=get_token(self.request)
+            people.members, tenant=self.membership.tenant, csrf_token=get_token(self.request)
         )
-        context["invitations"] = with_invitation_actions(
-            self.membership, selectors.invitation_list_for(self.membership)[:200]
-        )
-        context["can_manage"] = can(self.membership, "people.manage")
-        context["invite_form_html"] = form_as_p(context["form"])
+        invitations = []
+        if people.invitations_pending is not False:
+            invitations = selectors.invitation_list_for(self.membership)[:200]
+        context["invitations"] = with_invitation_actions(self.membership, invitations)
+        context["can_manage"] = can_manage
+        if can_manage:
+            context["invite_form_html"] = form_as_p(context["form"])
         return context
 
     def form_valid(self, form):

@@ -20,10 +20,12 @@ from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework import pagination
 
 from tenancy.context import TenantContextMissing, current_tenant_id, unscoped_reason
+from tenancy.expressions import CappedCount
 
 COUNT_CAP = 1000
 
@@ -85,8 +87,10 @@ class KeysFirst:
         return list(self.rows.filter(pk__in=keys)) if keys else []
 
 
-def list_count(queryset) -> int:
-    """The number of rows of `queryset`: exact up to `COUNT_CAP`, cached beyond (see above)."""
+def list_count(queryset, *, over_cap: bool = False) -> int:
+    """The number of rows of `queryset`: exact up to `COUNT_CAP`, cached beyond (see above).
+    `over_cap`: the list is known to be longer than `COUNT_CAP` (a capped count said so), so
+    what is not cached is counted in full at once."""
     if isinstance(queryset, (KeysFirst, CompiledRows)):
         return queryset.count()
     if not hasattr(queryset, "query"):
@@ -96,10 +100,13 @@ def list_count(queryset) -> int:
         key = _count_key(queryset)
     except TenantContextMissing:  # no tenant bound (an unscoped list): counted, never cached
         return queryset.count()
-    return _remembered_count(key, lambda: queryset[: COUNT_CAP + 1].count(), queryset.count)
+    capped_count = None if over_cap else lambda: queryset[: COUNT_CAP + 1].count()
+    return _remembered_count(key, capped_count, queryset.count)
 
 
 def _remembered_count(key: str, capped_count, full_count) -> int:
+    """The count under `key`, from the process or Redis, else `capped_count()` when it is short
+    (None: known to be long), else `full_count()`, cached."""
     local = _local_counts.get(key)
     if local is not None and local[0] > time.monotonic():
         if local[1] is not None:
@@ -109,12 +116,13 @@ def _remembered_count(key: str, capped_count, full_count) -> int:
         if cached is not None:
             _remember_locally(key, cached)
             return cached
-    capped = capped_count()
-    if capped <= COUNT_CAP:
-        # A short list is counted exactly every time; the process remembers for a while that
-        # it was short, so its next pages go straight to this count, not to Redis first.
-        _remember_locally(key, None)
-        return capped
+    if capped_count is not None:
+        capped = capped_count()
+        if capped <= COUNT_CAP:
+            # A short list is counted exactly every time; the process remembers for a while
+            # that it was short, so its next pages go straight to this count, not to Redis.
+            _remember_locally(key, None)
+            return capped
     total = full_count()
     cache.set(key, total, settings.LIST_COUNT_CACHE_SECONDS)
     _remember_locally(key, total)
@@ -266,21 +274,50 @@ def list_key(request, *, exclude=("page", "page_size")) -> tuple:
     return (membership.pk, membership.role, membership.partner_id, params)
 
 
+# The column of a first page's rows that carries the list's capped count (`count_with_rows`).
+COUNT_COLUMN = "list_count_capped"
+
+
 class ListPaginator(Paginator):
     """Django's paginator with `list_count` for its count. The first page is read before the
     count: when it is not full it is the whole list, and its length is the count (a search
-    that matches a few rows is then one statement, not two scans)."""
+    that matches a few rows is then one statement, not two scans).
+
+    With `count_with_rows` (for a list that is usually short, such as the members of a tenant),
+    a full first page reads the list's count, capped at `COUNT_CAP`, in its own statement: a
+    column of every row (`COUNT_COLUMN`, a `CappedCount` PostgreSQL computes once). It is the
+    list as a count reads it: the queryset of the rows before `values()`, whose joins for
+    the columns of a row a count does not need, and what `list_count` counts on other pages. A
+    list found longer is counted in full and cached by `list_count`."""
+
+    def __init__(self, *args, count_with_rows: QuerySet | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count_with_rows = count_with_rows
 
     @cached_property
     def count(self) -> int:
-        return list_count(self.object_list)
+        counted = self.object_list if self.count_with_rows is None else self.count_with_rows
+        return list_count(counted)
 
     def page(self, number):
         if str(number) != "1" or "count" in self.__dict__ or self.orphans:
             return super().page(number)
-        rows = list(self.object_list[: self.per_page])
+        queryset = self.object_list
+        if self.count_with_rows is not None:
+            capped = CappedCount(_counted(self.count_with_rows), cap=COUNT_CAP + 1)
+            queryset = queryset.annotate(**{COUNT_COLUMN: capped})
+        rows = list(queryset[: self.per_page])
         if len(rows) < self.per_page:
             self.__dict__["count"] = len(rows)
+        elif self.count_with_rows is not None:
+            first = rows[0]
+            capped = (
+                first[COUNT_COLUMN] if isinstance(first, dict) else getattr(first, COUNT_COLUMN)
+            )
+            count = (
+                capped if capped <= COUNT_CAP else list_count(self.count_with_rows, over_cap=True)
+            )
+            self.__dict__["count"] = count
         return self._get_page(rows, 1, self)
 
     def get_page(self, number):

@@ -217,6 +217,31 @@ def test_a_first_page_that_is_not_full_is_counted_without_a_count(worlds):
     assert not [s for s in sql if "COUNT(" in s], sql
 
 
+@pytest.mark.parametrize("cap", [1000, 5])
+def test_a_count_read_with_the_rows_is_exact_and_a_longer_list_counted_apart(
+    worlds, monkeypatch, cap
+):
+    alpha, _ = worlds
+    monkeypatch.setattr(pagination, "COUNT_CAP", cap)
+    with tenant_scope(alpha.tenant):
+        Partner.objects.bulk_create([Partner(name=f"Many {n}") for n in range(8)])
+        expected = Partner.objects.count()
+        partners = Partner.objects.order_by("name")
+        paginator = pagination.ListPaginator(
+            partners.values("id", "name"), 3, count_with_rows=partners
+        )
+        with CaptureQueriesContext(connection) as queries:
+            page = paginator.get_page(1)
+            count = paginator.count
+        first_three = [p["name"] for p in partners.values("name")[:3]]
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert count == expected
+    assert [row["name"] for row in page] == first_three
+    assert "LIMIT 1001" in sql[0] if cap == 1000 else "LIMIT 6" in sql[0]
+    # Up to the cap the count comes with the rows; beyond it, a count of its own.
+    assert len(sql) == (1 if expected <= cap else 2), sql
+
+
 def test_the_token_and_tenant_limits_cost_one_redis_round_trip(worlds, monkeypatch):
     """Both windows are counted in one pipeline, not an INCR (and an ADD) a limit."""
     alpha, _ = worlds
