@@ -23,13 +23,14 @@ from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from tenancy import selectors, services
+from tenancy import forms, selectors, services
 from tenancy.actions import (
     vendor_admins_up_to_two,
     with_invitation_actions,
     with_member_actions,
 )
-from tenancy.api.pagination import ListPaginator
+from tenancy.api import pagination
+from tenancy.api.pagination import ListPaginator, with_capped_count
 from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.forms import (
     AcceptInvitationForm,
@@ -217,26 +218,37 @@ PEOPLE_STATEMENT_ENTRIES = 64
 
 
 def people_statement(
-    actor: Membership, *, role: str | None = None, search: str = ""
+    actor: Membership, *, role: str | None = None, search: str = "", with_form: bool = False
 ) -> tuple[QuerySet, QuerySet]:
     """The members `actor` sees under the filters, and the People rows of them: a `values()`
-    queryset that also reads whether an invitation is pending and, for a manager of vendor
-    admins, the tenant's vendor admins up to two (`vendor_admins_up_to_two`).
+    queryset that also reads the list's capped count (`with_capped_count`), whether an
+    invitation is pending, for a manager of vendor admins the tenant's vendor admins up to two
+    (`vendor_admins_up_to_two`) and, `with_form`, the partner menu's check.
 
-    The unfiltered list's is built once a process for each role and company of an actor, all
-    the selectors read of one (building it took longer than PostgreSQL took to answer it). Its
-    tenant is not in it: each statement reads the bound tenant when it is compiled
+    The unfiltered list's is built once a process for everything it is made of: the actor's
+    role and company (all the selectors read of one), `with_form` and the two limits written
+    into it. Building it took longer than PostgreSQL took to answer it. Its tenant is not in
+    it: each statement reads the bound tenant when it is compiled
     (`tenancy.models.IsCurrentTenant`). A caller only chains it (`filter`, `annotate`,
     slicing), which copies it."""
     unfiltered = role is None and not search
-    key = (actor.role, actor.partner_id)
+    key = (
+        actor.role,
+        actor.partner_id,
+        with_form,
+        forms.PARTNER_MENU_LIMIT,
+        pagination.COUNT_CAP,
+    )
     if unfiltered and key in _PEOPLE_STATEMENTS:
         return _PEOPLE_STATEMENTS[key]
     members = selectors.member_list_for(actor, role=role, search=search)
     extra = {"invitations_pending": Exists(selectors.invitation_list_for(actor))}
     if Role.VENDOR_ADMIN in manageable_roles(actor):
         extra["vendor_admins"] = vendor_admins_up_to_two()
-    statement = members, members.values(*MEMBER_ROW_VALUES).annotate(**extra)
+    if with_form:
+        extra["many_partners"] = too_many_for_a_menu(selectors.partner_choices_for(actor))
+    values = members.values(*MEMBER_ROW_VALUES).annotate(**extra)
+    statement = members, with_capped_count(values, members)
     if unfiltered:
         if len(_PEOPLE_STATEMENTS) >= PEOPLE_STATEMENT_ENTRIES:
             _PEOPLE_STATEMENTS.clear()
@@ -251,13 +263,11 @@ def people_page(actor: Membership, params, *, with_form: bool) -> PeoplePage:
     One statement for a full first page: the rows, the list's capped count (`count_with_rows`),
     the tenant's vendor admins up to two for the sole-admin rule (only when `actor` manages
     vendor admins), the partner menu's check and whether any invitation is pending, as
-    columns PostgreSQL computes once. A page with no rows answers none of these."""
+    columns PostgreSQL computes once (`people_statement`). A page with no rows answers none of
+    these."""
     members, values = people_statement(
-        actor, role=params.get("role") or None, search=params.get("q", "")
+        actor, role=params.get("role") or None, search=params.get("q", ""), with_form=with_form
     )
-    if with_form:
-        partners = selectors.partner_choices_for(actor)
-        values = values.annotate(many_partners=too_many_for_a_menu(partners))
     page = ListPaginator(values, MEMBERS_PAGE_SIZE, count_with_rows=members).get_page(
         params.get("page")
     )

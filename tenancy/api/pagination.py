@@ -278,6 +278,13 @@ def list_key(request, *, exclude=("page", "page_size")) -> tuple:
 COUNT_COLUMN = "list_count_capped"
 
 
+def with_capped_count(rows: QuerySet, counted: QuerySet) -> QuerySet:
+    """`rows` with the count of `counted` capped at `COUNT_CAP` as the column `COUNT_COLUMN`
+    (see `ListPaginator`), for a queryset built once and kept: a paginator then finds the
+    column there rather than adding it."""
+    return rows.annotate(**{COUNT_COLUMN: CappedCount(_counted(counted), cap=COUNT_CAP + 1)})
+
+
 class ListPaginator(Paginator):
     """Django's paginator with `list_count` for its count. The first page is read before the
     count: when it is not full it is the whole list, and its length is the count (a search
@@ -288,7 +295,8 @@ class ListPaginator(Paginator):
     column of every row (`COUNT_COLUMN`, a `CappedCount` PostgreSQL computes once). It is the
     list as a count reads it: the queryset of the rows before `values()`, whose joins for
     the columns of a row a count does not need, and what `list_count` counts on other pages. A
-    list found longer is counted in full and cached by `list_count`."""
+    list found longer is counted in full and cached by `list_count`. Rows that carry the
+    column already (`with_capped_count`) are read as they are."""
 
     def __init__(self, *args, count_with_rows: QuerySet | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -303,9 +311,8 @@ class ListPaginator(Paginator):
         if str(number) != "1" or "count" in self.__dict__ or self.orphans:
             return super().page(number)
         queryset = self.object_list
-        if self.count_with_rows is not None:
-            capped = CappedCount(_counted(self.count_with_rows), cap=COUNT_CAP + 1)
-            queryset = queryset.annotate(**{COUNT_COLUMN: capped})
+        if self.count_with_rows is not None and COUNT_COLUMN not in queryset.query.annotations:
+            queryset = with_capped_count(queryset, self.count_with_rows)
         rows = list(queryset[: self.per_page])
         if len(rows) < self.per_page:
             self.__dict__["count"] = len(rows)
