@@ -229,8 +229,8 @@ def people_statement(
     role and company (all the selectors read of one), `with_form` and the two limits written
     into it. Building it took longer than PostgreSQL took to answer it. Its tenant is not in
     it: each statement reads the bound tenant when it is compiled
-    (`tenancy.models.IsCurrentTenant`). A caller only chains it (`filter`, `annotate`,
-    slicing), which copies it."""
+    (`tenancy.models.IsCurrentTenant`). The caller gets copies: the kept querysets are never
+    run, so no rows are ever cached in them."""
     unfiltered = role is None and not search
     key = (
         actor.role,
@@ -240,7 +240,8 @@ def people_statement(
         pagination.COUNT_CAP,
     )
     if unfiltered and key in _PEOPLE_STATEMENTS:
-        return _PEOPLE_STATEMENTS[key]
+        members, values = _PEOPLE_STATEMENTS[key]
+        return members.all(), values.all()
     members = selectors.member_list_for(actor, role=role, search=search)
     extra = {"invitations_pending": Exists(selectors.invitation_list_for(actor))}
     if Role.VENDOR_ADMIN in manageable_roles(actor):
@@ -248,12 +249,13 @@ def people_statement(
     if with_form:
         extra["many_partners"] = too_many_for_a_menu(selectors.partner_choices_for(actor))
     values = members.values(*MEMBER_ROW_VALUES).annotate(**extra)
-    statement = members, with_capped_count(values, members)
+    values = with_capped_count(values, members)
     if unfiltered:
         if len(_PEOPLE_STATEMENTS) >= PEOPLE_STATEMENT_ENTRIES:
             _PEOPLE_STATEMENTS.clear()
-        _PEOPLE_STATEMENTS[key] = statement
-    return statement
+        _PEOPLE_STATEMENTS[key] = members, values
+        return members.all(), values.all()
+    return members, values
 
 
 def people_page(actor: Membership, params, *, with_form: bool) -> PeoplePage:

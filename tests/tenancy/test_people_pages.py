@@ -157,4 +157,8 @@ def test_the_remembered_people_statement_is_the_one_built_for_the_actor(worlds, 
         views._PEOPLE_STATEMENTS.clear()
         built = people_statement(other)
         assert [str(q.query) for q in remembered] == [str(q.query) for q in built]
-        assert remembered[1].query is not built[1].query
+        again = people_statement(other)
+        list(again[1])  # a caller runs its copy; what is kept holds no rows
+        kept = views._PEOPLE_STATEMENTS.values()
+        assert all(q._result_cache is None for statement in kept for q in statement)
+        assert again[1] is not people_statement(other)[1]
