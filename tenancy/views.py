@@ -13,7 +13,7 @@ from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Page
 from django.db import connection
-from django.db.models import Exists, QuerySet
+from django.db.models import Exists
 from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -30,7 +30,7 @@ from tenancy.actions import (
     with_member_actions,
 )
 from tenancy.api import pagination
-from tenancy.api.pagination import ListPaginator, with_capped_count
+from tenancy.api.pagination import CompiledRows, ListPaginator, list_key, with_capped_count
 from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.forms import (
     AcceptInvitationForm,
@@ -211,75 +211,39 @@ class PeoplePage:
     invitations_pending: bool | None = None  # any pending invitation the actor may see
 
 
-# The statements of unfiltered People pages, built once a process (`people_statement`), and how
-# many a process keeps.
-_PEOPLE_STATEMENTS: dict[tuple, tuple[QuerySet, QuerySet]] = {}
-PEOPLE_STATEMENT_ENTRIES = 64
-
-
-def people_statement(
-    actor: Membership, *, role: str | None = None, search: str = "", with_form: bool = False
-) -> tuple[QuerySet, QuerySet]:
-    """The members `actor` sees under the filters, and the People rows of them: a `values()`
-    queryset that also reads the list's capped count (`with_capped_count`), whether an
-    invitation is pending, for a manager of vendor admins the tenant's vendor admins up to two
-    (`vendor_admins_up_to_two`) and, `with_form`, the partner menu's check.
-
-    The unfiltered list's is built once a process for everything it is made of: the actor's
-    role and company (all the selectors read of one), `with_form` and the two limits written
-    into it. Building it took longer than PostgreSQL took to answer it. Its tenant is not in
-    it: each statement reads the bound tenant when it is compiled
-    (`tenancy.models.IsCurrentTenant`). The caller gets copies: the kept querysets are never
-    run, so no rows are ever cached in them."""
-    unfiltered = role is None and not search
-    key = (
-        actor.role,
-        actor.partner_id,
-        with_form,
-        forms.PARTNER_MENU_LIMIT,
-        pagination.COUNT_CAP,
-    )
-    if unfiltered and key in _PEOPLE_STATEMENTS:
-        members, values = _PEOPLE_STATEMENTS[key]
-        return members.all(), values.all()
-    members = selectors.member_list_for(actor, role=role, search=search)
-    extra = {"invitations_pending": Exists(selectors.invitation_list_for(actor))}
-    if Role.VENDOR_ADMIN in manageable_roles(actor):
-        extra["vendor_admins"] = vendor_admins_up_to_two()
-    if with_form:
-        extra["many_partners"] = too_many_for_a_menu(selectors.partner_choices_for(actor))
-    values = members.values(*MEMBER_ROW_VALUES).annotate(**extra)
-    values = with_capped_count(values, members)
-    if unfiltered:
-        if len(_PEOPLE_STATEMENTS) >= PEOPLE_STATEMENT_ENTRIES:
-            _PEOPLE_STATEMENTS.clear()
-        _PEOPLE_STATEMENTS[key] = members, values
-        return members.all(), values.all()
-    return members, values
-
-
-def people_page(actor: Membership, params, *, with_form: bool) -> PeoplePage:
+def people_page(actor: Membership, params, *, key: tuple, with_form: bool) -> PeoplePage:
     """The page of the People table `params` ask for (its filters and page number), for
     `actor`, and with `with_form` whether the invitation form's partner menu would be too long.
 
     One statement for a full first page: the rows, the list's capped count (`count_with_rows`),
     the tenant's vendor admins up to two for the sole-admin rule (only when `actor` manages
     vendor admins), the partner menu's check and whether any invitation is pending, as
-    columns PostgreSQL computes once (`people_statement`). A page with no rows answers none of
-    these."""
-    members, values = people_statement(
-        actor, role=params.get("role") or None, search=params.get("q", ""), with_form=with_form
-    )
-    page = ListPaginator(values, MEMBERS_PAGE_SIZE, count_with_rows=members).get_page(
-        params.get("page")
-    )
+    columns PostgreSQL computes once. A page with no rows answers none of these. The statement
+    is compiled once a process (`CompiledRows`) for `key`, who asks and the parameters
+    (`list_key`), with everything else it is made of: `with_form` and the two limits written
+    into it."""
+    role, search = params.get("role") or None, params.get("q", "")
+
+    def build():
+        members = selectors.member_list_for(actor, role=role, search=search)
+        extra = {"invitations_pending": Exists(selectors.invitation_list_for(actor))}
+        if Role.VENDOR_ADMIN in manageable_roles(actor):
+            extra["vendor_admins"] = vendor_admins_up_to_two()
+        if with_form:
+            extra["many_partners"] = too_many_for_a_menu(selectors.partner_choices_for(actor))
+        values = members.values(*MEMBER_ROW_VALUES).annotate(**extra)
+        return with_capped_count(values, members)
+
+    limits = (forms.PARTNER_MENU_LIMIT, pagination.COUNT_CAP)
+    rows = CompiledRows(("page-people", *key, with_form, *limits), build)
+    page = ListPaginator(rows, MEMBERS_PAGE_SIZE, count_with_rows=rows).get_page(params.get("page"))
     first = page.object_list[0] if page.object_list else {}
-    rows = with_member_actions(
+    members = with_member_actions(
         actor, map(MemberRow, page.object_list), vendor_admins=first.get("vendor_admins")
     )
     return PeoplePage(
         page,
-        rows,
+        members,
         many_partners=first.get("many_partners"),
         invitations_pending=first.get("invitations_pending"),
     )
@@ -307,7 +271,12 @@ class MembersView(TenantPageMixin, FormView):
         can_manage = can(self.membership, "people.manage")
         if not can_manage:
             kwargs.setdefault("form", None)  # the page offers no invitation form
-        people = people_page(self.membership, params, with_form=can_manage and "form" not in kwargs)
+        people = people_page(
+            self.membership,
+            params,
+            key=list_key(self.request),
+            with_form=can_manage and "form" not in kwargs,
+        )
         self.many_partners = people.many_partners
         context = super().get_context_data(**kwargs)
         context["role_filter"] = params.get("role", "")

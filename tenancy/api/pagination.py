@@ -293,12 +293,12 @@ class ListPaginator(Paginator):
     With `count_with_rows` (for a list that is usually short, such as the members of a tenant),
     a full first page reads the list's count, capped at `COUNT_CAP`, in its own statement: a
     column of every row (`COUNT_COLUMN`, a `CappedCount` PostgreSQL computes once). It is the
-    list as a count reads it: the queryset of the rows before `values()`, whose joins for
-    the columns of a row a count does not need, and what `list_count` counts on other pages. A
-    list found longer is counted in full and cached by `list_count`. Rows that carry the
-    column already (`with_capped_count`) are read as they are."""
+    list as a count reads it (a queryset of the rows before `values()`, whose joins for the
+    columns of a row a count does not need, or the `CompiledRows` themselves), and what
+    `list_count` counts on other pages and for a list found longer. Rows that carry the column
+    already (`with_capped_count`, and so `CompiledRows` built with it) are read as they are."""
 
-    def __init__(self, *args, count_with_rows: QuerySet | None = None, **kwargs):
+    def __init__(self, *args, count_with_rows=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.count_with_rows = count_with_rows
 
@@ -311,7 +311,11 @@ class ListPaginator(Paginator):
         if str(number) != "1" or "count" in self.__dict__ or self.orphans:
             return super().page(number)
         queryset = self.object_list
-        if self.count_with_rows is not None and COUNT_COLUMN not in queryset.query.annotations:
+        if (
+            isinstance(queryset, QuerySet)
+            and self.count_with_rows is not None
+            and COUNT_COLUMN not in queryset.query.annotations
+        ):
             queryset = with_capped_count(queryset, self.count_with_rows)
         rows = list(queryset[: self.per_page])
         if len(rows) < self.per_page:
