@@ -367,10 +367,9 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     def list(self, request, *args, **kwargs):
         """The page as plain rows (`EnrollmentSerializer.rows`), equal to the serializer's; the
         statement compiled once a process for who asks and the parameters (`CompiledRows`)."""
-        self.list_queryset()  # the parameters checked (a 400 naming one) before any key is made
+        queryset = self.filter_queryset(self.get_queryset())  # a 400 for a bad parameter first
         rows = CompiledRows(
-            ("enrollments", *list_key(request)),
-            lambda: selectors.enrollment_rows(self.filter_queryset(self.get_queryset())),
+            ("api-enrollments", *list_key(request)), lambda: selectors.enrollment_rows(queryset)
         )
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(EnrollmentSerializer.rows(page))

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from tenancy import selectors, services
 from tenancy.api.authentication import request_token
 from tenancy.api.base import TenantAPIView, TenantViewSet
+from tenancy.api.pagination import CompiledRows, list_key
 from tenancy.api.serializers import (
     InvitationSerializer,
     MemberSerializer,
@@ -71,9 +72,14 @@ class MemberViewSet(
         return selectors.access_membership(self.membership, self.kwargs["member_id"])
 
     def list(self, request, *args, **kwargs):
-        """The page as plain rows (`MemberSerializer.rows`), equal to the serializer's."""
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset.values(*MemberSerializer.ROW_VALUES))
+        """The page as plain rows (`MemberSerializer.rows`), equal to the serializer's; the
+        statement compiled once a process for who asks and the parameters (`CompiledRows`)."""
+        queryset = self.filter_queryset(self.get_queryset())  # a 400 for a bad parameter first
+        rows = CompiledRows(
+            ("api-members", *list_key(request)),
+            lambda: queryset.values(*MemberSerializer.ROW_VALUES),
+        )
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response(MemberSerializer.rows(page))
 
     def partial_update(self, request, *args, **kwargs):

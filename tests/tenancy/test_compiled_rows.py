@@ -154,3 +154,24 @@ def test_the_enrollment_api_answers_each_parameter_and_caller_with_its_own_rows(
         [mine] = rep.get(url).json()["results"]
         assert mine["partner"] == alpha.partner.pk
         assert staff.get(f"{url}?status=nonsense").status_code == 400
+
+
+def test_the_member_api_answers_each_parameter_and_caller_with_its_own_rows(alpha):
+    url = "/api/v1/t/alpha/members/"
+    admin = client_for(alpha.user(Role.VENDOR_ADMIN))
+    partner_admin = client_for(alpha.user(Role.PARTNER_ADMIN))
+    for _ in range(2):  # the second round reads the kept statements
+        every = admin.get(url).json()
+        roles = {row["role"] for row in every["results"]}
+        assert len(roles) > 1
+        for role in roles:
+            rows = admin.get(f"{url}?role={role}").json()["results"]
+            assert rows
+            assert {row["role"] for row in rows} == {role}
+        ordered = admin.get(f"{url}?ordering=-user__email").json()["results"]
+        emails = [row["user"]["email"] for row in ordered]
+        assert emails == sorted(emails, reverse=True)
+        own = partner_admin.get(url).json()["results"]
+        assert own
+        assert {row["partner"] for row in own} == {alpha.partner.pk}
+        assert admin.get(f"{url}?role=nonsense").status_code == 400
