@@ -4,7 +4,6 @@ program page with its transitions, terms, required partners, enrollments and his
 from __future__ import annotations
 
 from functools import cached_property
-from html import escape
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -41,7 +40,7 @@ from incentives.templatetags.programs import rate
 from partners.selectors import distinct_values, partner_list_for, tier_list
 from tenancy.api.pagination import ListPaginator
 from tenancy.errors import ApplicationError
-from tenancy.formats import short_date_writer
+from tenancy.formats import escape, short_date_writer
 from tenancy.permissions import can
 from tenancy.web import TenantPageMixin, refused_form_status
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
+from functools import lru_cache
 
 from django.contrib import messages
 from django.db.models import Count
@@ -23,7 +23,7 @@ from partners.panels import HISTORY_LIMIT, PartnerPanel, panels_for
 from tenancy.api.pagination import ListPaginator, list_key
 from tenancy.audit import action_label, history_of
 from tenancy.errors import ApplicationError
-from tenancy.formats import short_date_writer
+from tenancy.formats import escape, short_date_writer
 from tenancy.forms import apply_errors
 from tenancy.models import AuditEvent
 from tenancy.permissions import can
@@ -60,11 +60,18 @@ def sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
 def options_html(choices, selected) -> str:
     """`<option>`s of a filter menu from `(value, label)` pairs, those in `selected` marked, as
     HTML written here rather than by a template loop (a hundred options and a membership test
-    each were a third of the page's template time). Values and labels are escaped."""
+    each were a third of the page's template time). Values and labels are escaped. A menu and
+    its selection are written once a process (the menus change seldom; they come from the
+    cache, `selectors.filter_values`)."""
+    return _options_html(tuple(choices), frozenset(selected))
+
+
+@lru_cache(maxsize=512)
+def _options_html(choices: tuple, selected: frozenset) -> str:
     return mark_safe(  # noqa: S308  (every value and label escaped)
         "".join(
-            f'<option value="{escape(str(value))}"{" selected" if value in selected else ""}>'
-            f"{escape(str(label))}</option>"
+            f'<option value="{escape(value)}"{" selected" if value in selected else ""}>'
+            f"{escape(label)}</option>"
             for value, label in choices
         )
     )

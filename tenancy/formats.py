@@ -1,9 +1,12 @@
 """Date and time writers for a page of rows: the same text as DRF's `DateTimeField` and the
 template filter `date:"j M Y"`, with the time zone and the month names looked up once a page
-rather than once a value (the per-value lookups were a tenth of a list request)."""
+rather than once a value (the per-value lookups were a tenth of a list request); and the HTML
+escape of the rows written in Python.
+"""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -55,3 +58,13 @@ def decimal_writer(decimal_places: int) -> Callable[[Decimal | None], str | None
         return None if value is None else f"{value.quantize(step):f}"
 
     return write
+
+
+def escape(value) -> str:
+    """`html.escape(str(value))`, quotes included, as Django's `escape` writes it; a text with
+    none of `& < > " '` (most names) is returned as it is, five times faster than the five
+    replacements, which a page of rows and filter menus made nearly a thousand times."""
+    text = str(value)
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return html.escape(text)
+    return text

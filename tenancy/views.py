@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from functools import lru_cache
-from html import escape
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -32,6 +31,7 @@ from tenancy.actions import (
 from tenancy.api import pagination
 from tenancy.api.pagination import CompiledRows, ListPaginator, list_key, with_capped_count
 from tenancy.errors import ApplicationError, Conflict, NotPermitted
+from tenancy.formats import escape
 from tenancy.forms import (
     AcceptInvitationForm,
     ApiTokenForm,

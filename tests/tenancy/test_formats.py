@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone as django_timezone
+from django.utils.html import escape as django_escape
 from rest_framework import serializers
 
-from tenancy.formats import decimal_writer, iso_datetime_writer, short_date_writer
+from tenancy.formats import decimal_writer, escape, iso_datetime_writer, short_date_writer
 
 MOMENTS = [
     datetime(2026, 12, 2, 4, 5, 6, tzinfo=UTC),
@@ -46,3 +48,11 @@ def test_the_decimal_writer_writes_what_drf_writes():
     for value in ("0", "0.00", "1", "12.5", "1000.00", "999999999999.99", "-3.10", "0E-2"):
         assert write(Decimal(value)) == field.to_representation(Decimal(value))
     assert write(None) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Meridian Cloud", "O'Brien & Söhne", '<script>"x"</script>', "", "ΣΟΦΙΑ", 42, None, "a>b"],
+)
+def test_escape_writes_what_django_and_html_escape_write(value):
+    assert escape(value) == html.escape(str(value)) == str(django_escape(value))
