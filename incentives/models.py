@@ -55,6 +55,11 @@ class Program(TenantOwned):
     enrollment_mode = models.CharField(
         max_length=12, choices=EnrollmentMode.choices, default=EnrollmentMode.OPEN
     )
+    # The highest version of the program's terms (None: none published), which lists read with
+    # the row instead of a subquery a program. PostgreSQL alone writes it (migration 0009): a
+    # trigger on the terms table sets it after any change there, and one on this table sets it
+    # again before every write of a program, so a save from a stale instance cannot undo it.
+    current_terms_version = models.PositiveIntegerField(null=True, editable=False)
     required_partners = models.ManyToManyField(
         "partners.Partner", through="RequiredPartner", related_name="+", blank=True
     )
@@ -307,7 +312,11 @@ class ProgramFigures(TenantOwned):
     aggregating partners and enrollments on every request. The program's own page computes
     them live."""
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    # No accessor on the program, but a name to join by: lists read a program's row in their
+    # own statement (`selectors.program_rows`).
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="+", related_query_name="stored_figures"
+    )
     eligible = models.PositiveIntegerField(default=0)
     enrolled = models.PositiveIntegerField(default=0)
     required = models.PositiveIntegerField(default=0)

@@ -9,14 +9,12 @@ from django.db.models import (
     Case,
     Count,
     Exists,
-    JSONField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     When,
 )
-from django.db.models.functions import JSONObject
 from django.http import Http404
 
 from incentives.eligibility import eligibility_q
@@ -273,14 +271,14 @@ def program_figures(programs: list[Program]) -> dict[int, ProgramFigures]:
     return figures
 
 
-def reaccept_counts(programs: list[Program]) -> dict[int, int]:
+def reaccept_counts(program_ids: list[int]) -> dict[int, int]:
     """Enrollments of each program waiting for their partner to accept the current terms (a
     new version moves them out of "enrolled", so the rate drops until they do), in one
     statement; a program with none is absent."""
-    if not programs:
+    if not program_ids:
         return {}
     rows = (
-        Enrollment.objects.filter(program__in=programs, status=EnrollmentStatus.REACCEPT)
+        Enrollment.objects.filter(program_id__in=program_ids, status=EnrollmentStatus.REACCEPT)
         .values("program_id")
         .annotate(n=Count("pk"))
     )
@@ -307,38 +305,54 @@ def _required_counts(programs: list[Program]) -> dict[int, dict]:
 
 STORED_FIGURES = ("eligible", "enrolled", "required", "required_enrolled")
 
+# The columns of a row of the program lists (`ProgramSerializer.rows`, `views.program_rows`).
+PROGRAM_ROW_VALUES = (
+    "id",
+    "name",
+    "description",
+    "kind",
+    "status",
+    "starts_on",
+    "ends_on",
+    "claim_window_days",
+    "currency",
+    "budget",
+    "eligibility",
+    "enrollment_mode",
+    "current_terms_version",
+    "created_at",
+    "updated_at",
+)
+_STORED_FIGURES_VALUES = tuple(f"stored_figures__{name}" for name in STORED_FIGURES)
 
-def with_stored_figures(programs: QuerySet[Program]) -> QuerySet[Program]:
-    """`programs` with their stored figures (`models.ProgramFigures`) as one JSON column of the
-    same statement, `stored_figures`, read by key for the page's rows only: a list of programs
-    then needs no second statement for its figures."""
-    from incentives.models import ProgramFigures as StoredFigures
 
-    stored = StoredFigures.objects.filter(program_id=OuterRef("pk")).values(
-        figures=JSONObject(**{name: name for name in STORED_FIGURES})
-    )
-    return programs.annotate(stored_figures=Subquery(stored, output_field=JSONField()))
+def program_list_rows(programs: QuerySet[Program], *, figures: bool = True) -> QuerySet:
+    """`programs` as plain rows of `PROGRAM_ROW_VALUES` and, with `figures`, their stored
+    figures (`models.ProgramFigures`) joined by key in the same statement (`None` for a program
+    that has no row yet; `program_row_figures` reads them). The terms version is a column of the
+    program, so a row needs no subquery: compiling two correlated subqueries a request took
+    longer than PostgreSQL took to run the page."""
+    if figures:
+        return programs.values(*PROGRAM_ROW_VALUES, *_STORED_FIGURES_VALUES)
+    return programs.values(*PROGRAM_ROW_VALUES)
 
 
-def program_list_figures(programs: list[Program]) -> dict:
-    """Figures for a list of programs from their stored rows (`ProgramFigures`, kept fresh by
-    events within seconds): read with the programs (`with_stored_figures`) or in one query. A
-    program with no row yet (created a moment ago) is computed live, in the three statements
-    of `program_figures`."""
-    from incentives.models import ProgramFigures as StoredFigures
-
-    if programs and hasattr(programs[0], "stored_figures"):
-        stored = {
-            program.pk: ProgramFigures(
-                **{name: program.stored_figures[name] for name in STORED_FIGURES}
-            )
-            for program in programs
-            if program.stored_figures is not None
-        }
-    else:
-        stored = {
-            row.program_id: row
-            for row in StoredFigures.objects.filter(program_id__in=[p.pk for p in programs])
-        }
-    missing = [program for program in programs if program.pk not in stored]
-    return {**stored, **program_figures(missing)} if missing else stored
+def program_row_figures(rows: list[dict]) -> dict[int, ProgramFigures]:
+    """The figures of rows of `program_list_rows(..., figures=True)`: their stored ones (kept
+    fresh by events within seconds), and for a program with no stored row yet (created a moment
+    ago) the live ones, in the three statements of `program_figures`."""
+    figures, missing = {}, []
+    for row in rows:
+        eligible = row["stored_figures__eligible"]
+        if eligible is None:
+            missing.append(Program(pk=row["id"], eligibility=row["eligibility"]))
+            continue
+        figures[row["id"]] = ProgramFigures(
+            eligible,
+            row["stored_figures__enrolled"],
+            row["stored_figures__required"],
+            row["stored_figures__required_enrolled"],
+        )
+    if missing:
+        figures.update(program_figures(missing))
+    return figures

@@ -115,29 +115,31 @@ class ProgramSerializer(serializers.ModelSerializer):
         return sorted(self.context.get("actions", {}).get(program.pk, ()))
 
     @classmethod
-    def rows(cls, programs, *, figures: dict, actions: dict) -> list[dict]:
-        """The list's rows, equal to what the serializer writes for the same programs with the
-        same `figures` and `actions` in its context (a dict a row, no field object a value)."""
+    def rows(cls, values, *, figures: dict, actions: dict) -> list[dict]:
+        """The list's rows from `selectors.program_list_rows`, equal to what the serializer
+        writes for the same programs with the same `figures` and `actions` in its context (a
+        dict a row, no model instance and no field object a value)."""
         stamp = iso_datetime_writer()
         money = decimal_writer(2)
         out = []
-        for program in programs:
-            stored = figures.get(program.pk)
+        for row in values:
+            pk = row["id"]
+            stored = figures.get(pk)
             out.append(
                 {
-                    "id": program.pk,
-                    "name": program.name,
-                    "description": program.description,
-                    "kind": program.kind,
-                    "status": program.status,
-                    "starts_on": program.starts_on.isoformat(),
-                    "ends_on": program.ends_on.isoformat(),
-                    "claim_window_days": program.claim_window_days,
-                    "currency": program.currency,
-                    "budget": money(program.budget),
-                    "eligibility": program.eligibility,
-                    "enrollment_mode": program.enrollment_mode,
-                    "current_terms_version": program.current_terms_version,
+                    "id": pk,
+                    "name": row["name"],
+                    "description": row["description"],
+                    "kind": row["kind"],
+                    "status": row["status"],
+                    "starts_on": row["starts_on"].isoformat(),
+                    "ends_on": row["ends_on"].isoformat(),
+                    "claim_window_days": row["claim_window_days"],
+                    "currency": row["currency"],
+                    "budget": money(row["budget"]),
+                    "eligibility": row["eligibility"],
+                    "enrollment_mode": row["enrollment_mode"],
+                    "current_terms_version": row["current_terms_version"],
                     "figures": None
                     if stored is None
                     else {
@@ -148,9 +150,9 @@ class ProgramSerializer(serializers.ModelSerializer):
                         "enrollment_rate": stored.enrollment_rate,
                         "required_rate": stored.required_rate,
                     },
-                    "actions": sorted(actions.get(program.pk, ())),
-                    "created_at": stamp(program.created_at),
-                    "updated_at": stamp(program.updated_at),
+                    "actions": sorted(actions.get(pk, ())),
+                    "created_at": stamp(row["created_at"]),
+                    "updated_at": stamp(row["updated_at"]),
                 }
             )
         return out

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -21,7 +20,7 @@ from incentives.api.serializers import (
     TermsSerializer,
     TransitionSerializer,
 )
-from incentives.models import EnrollmentStatus, ProgramKind, ProgramStatus, ProgramTerms
+from incentives.models import EnrollmentStatus, Program, ProgramKind, ProgramStatus
 from incentives.services import enrollment_imports
 from incentives.services import enrollments as enrollment_services
 from incentives.services import invite_jobs as invite_job_services
@@ -61,56 +60,48 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         return super().capabilities_for(method)
 
     def list_queryset(self):
-        # A subquery a row rather than a GROUP BY over every program and its terms: evaluated
-        # for the page's rows only, after the sort and the limit.
-        latest_terms = (
-            ProgramTerms.objects.filter(program=OuterRef("pk"))
-            .order_by("-version")
-            .values("version")[:1]
-        )
         params = self.request.query_params
-        programs = selectors.program_list_for(
+        return selectors.program_list_for(
             self.membership,
             status=query_choice(params, "status", ProgramStatus.values),
             kind=query_choice(params, "kind", ProgramKind.values),
             search=params.get("q", ""),
-        ).annotate(current_terms_version=Subquery(latest_terms))
-        if is_partner_person(self.membership):  # never the figures of other partners
-            return programs
-        return selectors.with_stored_figures(programs)
+        )
 
     def get_object(self):
-        program = selectors.access_program(self.membership, self.kwargs["program_id"])
-        program.current_terms_version = getattr(
-            program_services.current_terms(program), "version", None
-        )
-        return program
+        return selectors.access_program(self.membership, self.kwargs["program_id"])
 
     def _figures(self, programs) -> dict:
-        """Stored figures on the list, live ones for one program."""
+        """Live figures of one program, for staff."""
         if is_partner_person(self.membership):
             return {}
-        if self.action == "list":
-            return selectors.program_list_figures(list(programs))
         return selectors.program_figures(list(programs))
+
+    def _staff_actions(self, keyed) -> dict[int, frozenset[str]]:
+        """A program's actions for staff from `(pk, status, enrollment_mode, has_terms)`: they
+        follow from those three alone (`check_program_action` reads nothing else once
+        `has_terms` is given), so each combination is checked once a page, not once a program."""
+        membership = self.membership
+        by_kind: dict[tuple, frozenset[str]] = {}
+        actions = {}
+        for pk, *key in keyed:
+            key = tuple(key)
+            if key not in by_kind:
+                status, mode, has_terms = key
+                program = Program(status=status, enrollment_mode=mode)
+                by_kind[key] = program_actions_for(membership, program, has_terms=has_terms)
+            actions[pk] = by_kind[key]
+        return actions
 
     def _actions(self, programs) -> dict[int, frozenset[str]]:
         """What the caller may do on each program: the program's actions for staff, their
         company's enrollment actions for partner people (one query for the enrollments)."""
         membership = self.membership
         if not is_partner_person(membership):
-            # A program's actions for staff follow from its status, its mode and whether it has
-            # terms (`check_program_action` reads nothing else once `has_terms` is given): each
-            # combination is checked once a page, not once a program.
-            by_kind: dict[tuple, frozenset[str]] = {}
-            actions = {}
-            for p in programs:
-                has_terms = p.current_terms_version is not None
-                key = (p.status, p.enrollment_mode, has_terms)
-                if key not in by_kind:
-                    by_kind[key] = program_actions_for(membership, p, has_terms=has_terms)
-                actions[p.pk] = by_kind[key]
-            return actions
+            return self._staff_actions(
+                (p.pk, p.status, p.enrollment_mode, p.current_terms_version is not None)
+                for p in programs
+            )
         if not can(membership, "enrollments.decide_for_partner"):
             return {}
         enrollments = selectors.enrollments_by_program(membership.partner, list(programs))
@@ -120,6 +111,21 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
             )
             for p in programs
         }
+
+    def _row_actions(self, rows: list[dict]) -> dict[int, frozenset[str]]:
+        """`_actions` for the list's rows; a partner person's few need their programs."""
+        if is_partner_person(self.membership):
+            fields = ("id", "status", "enrollment_mode", "eligibility", "current_terms_version")
+            return self._actions([Program(**{f: row[f] for f in fields}) for row in rows])
+        return self._staff_actions(
+            (
+                row["id"],
+                row["status"],
+                row["enrollment_mode"],
+                row["current_terms_version"] is not None,
+            )
+            for row in rows
+        )
 
     def _context(self, programs) -> dict:
         return {
@@ -136,11 +142,14 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         ]
     )
     def list(self, request, *args, **kwargs):
-        """The page as plain rows (`ProgramSerializer.rows`), equal to the serializer's."""
-        page = self.paginate_queryset(self.list_queryset())
-        rows = ProgramSerializer.rows(
-            page, figures=self._figures(page), actions=self._actions(page)
-        )
+        """The page as plain rows (`ProgramSerializer.rows`), equal to the serializer's. Staff
+        get each program's stored figures (`selectors.program_row_figures`); partner people
+        never the figures of other partners."""
+        staff = not is_partner_person(self.membership)
+        rows = selectors.program_list_rows(self.list_queryset(), figures=staff)
+        page = self.paginate_queryset(rows)
+        figures = selectors.program_row_figures(page) if staff else {}
+        rows = ProgramSerializer.rows(page, figures=figures, actions=self._row_actions(page))
         return self.get_paginated_response(rows)
 
     def retrieve(self, request, *args, **kwargs):
@@ -153,7 +162,6 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         program = program_services.program_create(
             actor=self.membership, **serializer.validated_data
         )
-        program.current_terms_version = None
         data = ProgramSerializer(program, context=self._context([program])).data
         return Response(data, status=status.HTTP_201_CREATED)
 

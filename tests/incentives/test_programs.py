@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from incentives.models import Enrollment, Program
+from incentives.models import Enrollment, Program, ProgramTerms
 from incentives.services.programs import (
     program_create,
     program_transition,
@@ -19,6 +19,7 @@ from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError, NotPermitted
 from tenancy.models import AuditEvent
 from tenancy.roles import Role
+from tests.factories.incentives import ProgramTermsFactory
 
 BASE = {
     "name": "Q4 Firewall SPIFF",
@@ -189,6 +190,45 @@ def test_new_terms_version_moves_accepted_enrollments_to_reaccept(alpha):
         automatic.refresh_from_db()
     assert alpha.enrollment.status == "reaccept"
     assert automatic.status == "enrolled"  # never accepted terms, so nothing to re-accept
+
+
+def _terms_version(world, program) -> int | None:
+    with tenant_scope(world.tenant):
+        return Program.objects.values_list("current_terms_version", flat=True).get(pk=program.pk)
+
+
+def test_the_program_row_carries_its_current_terms_version(worlds):
+    alpha, bravo = worlds
+    program = _create(alpha)
+    assert _terms_version(alpha, program) is None
+    _act(alpha, terms_publish, program=program, body="v1")
+    assert _terms_version(alpha, program) == 1
+    stale = _reload(alpha, program)
+    _act(alpha, terms_publish, program=program, body="v2")
+    assert _terms_version(alpha, program) == 2
+    # A save from an instance read before the new version does not write the old one back.
+    with tenant_scope(alpha.tenant):
+        stale.name = "Renamed"
+        stale.save()
+    assert stale.current_terms_version == 1
+    assert _terms_version(alpha, program) == 2
+    # Whatever writes the terms: the version follows a row inserted, changed or deleted.
+    with tenant_scope(alpha.tenant):
+        ProgramTermsFactory(program=program, version=7)
+        assert _terms_version(alpha, program) == 7
+        ProgramTerms.objects.filter(program=program, version=7).update(version=5)
+        assert _terms_version(alpha, program) == 5
+        ProgramTerms.objects.filter(program=program, version__gte=2).delete()
+        assert _terms_version(alpha, program) == 1
+        ProgramTerms.objects.filter(program=program).delete()
+    assert _terms_version(alpha, program) is None
+    # Another tenant's program of its own keeps its own version.
+    assert _terms_version(bravo, bravo.program) == 1
+
+
+def _reload(world, program) -> Program:
+    with tenant_scope(world.tenant):
+        return Program.objects.get(pk=program.pk)
 
 
 def test_required_partners_refuse_another_tenants_partner(worlds):
