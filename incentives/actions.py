@@ -11,6 +11,9 @@ each rule is written here once.
 
 from __future__ import annotations
 
+from functools import cache
+from types import SimpleNamespace
+
 from incentives.eligibility import ineligibility_reasons
 from incentives.models import (
     Enrollment,
@@ -121,6 +124,25 @@ def program_actions_for(
             actor=actor, program=program, action=action, has_terms=has_terms
         ),
     )
+
+
+@cache
+def _program_actions_of_kind(
+    role: str, status: str, enrollment_mode: str, has_terms: bool
+) -> frozenset[str]:
+    actor = SimpleNamespace(role=role, partner_id=None)
+    program = Program(status=status, enrollment_mode=enrollment_mode)
+    return program_actions_for(actor, program, has_terms=has_terms)
+
+
+def program_actions_of_kind(
+    actor: Membership, *, status: str, enrollment_mode: str, has_terms: bool
+) -> frozenset[str]:
+    """`program_actions_for` a program in `status` and `enrollment_mode`, with or without
+    terms: nothing else of the program or the actor but the actor's role decides them
+    (`check_program_action`), so each combination is checked once a process (a list of
+    programs asks for every row)."""
+    return _program_actions_of_kind(actor.role, status, enrollment_mode, has_terms)
 
 
 def check_enrollment_action(

@@ -124,7 +124,12 @@ class ProgramListView(TenantPageMixin, TemplateView):
         page = ListPaginator(selectors.program_list_rows(programs), 25).get_page(params.get("page"))
         rows = list(page.object_list)
         figures = selectors.program_row_figures(rows)
-        to_reaccept = selectors.reaccept_counts([row["id"] for row in rows])
+        # Only a program past its first terms version can have enrollments waiting to re-accept
+        # (`terms_publish` alone moves an enrollment there, one that accepted an earlier
+        # version), so only those are counted: a page of programs on their first terms needs no
+        # statement for it.
+        revised = [row["id"] for row in rows if (row["current_terms_version"] or 0) > 1]
+        to_reaccept = selectors.reaccept_counts(revised)
         context.update(
             page=page,
             rows=rows,

@@ -8,7 +8,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from incentives import selectors
-from incentives.actions import enrollment_actions_for, program_actions_for
+from incentives.actions import enrollment_actions_for, program_actions_of_kind
 from incentives.api.serializers import (
     AcceptSerializer,
     EnrollmentSerializer,
@@ -79,19 +79,14 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
 
     def _staff_actions(self, keyed) -> dict[int, frozenset[str]]:
         """A program's actions for staff from `(pk, status, enrollment_mode, has_terms)`: they
-        follow from those three alone (`check_program_action` reads nothing else once
-        `has_terms` is given), so each combination is checked once a page, not once a program."""
+        follow from those three and the role alone (`program_actions_of_kind`)."""
         membership = self.membership
-        by_kind: dict[tuple, frozenset[str]] = {}
-        actions = {}
-        for pk, *key in keyed:
-            key = tuple(key)
-            if key not in by_kind:
-                status, mode, has_terms = key
-                program = Program(status=status, enrollment_mode=mode)
-                by_kind[key] = program_actions_for(membership, program, has_terms=has_terms)
-            actions[pk] = by_kind[key]
-        return actions
+        return {
+            pk: program_actions_of_kind(
+                membership, status=status, enrollment_mode=mode, has_terms=has_terms
+            )
+            for pk, status, mode, has_terms in keyed
+        }
 
     def _actions(self, programs) -> dict[int, frozenset[str]]:
         """What the caller may do on each program: the program's actions for staff, their

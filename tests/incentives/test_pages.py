@@ -9,7 +9,9 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from incentives import selectors
@@ -17,6 +19,7 @@ from incentives.forms import ProgramForm, apply_program_errors
 from incentives.models import Enrollment, Program, ProgramStatus
 from incentives.services.figures import program_figures_refresh
 from incentives.services.invite_jobs import invite_job_run
+from incentives.services.programs import terms_publish
 from partners.models import Partner
 from tenancy.audit import history_of, record_event
 from tenancy.context import tenant_scope
@@ -480,6 +483,28 @@ def test_program_list_makes_a_fixed_number_of_queries(
         response = client.get(_url("programs"))
     assert response.status_code == 200
     assert len(response.context["rows"]) == min(programs + 1, 25)
+
+
+def test_program_list_counts_re_accepts_only_of_programs_past_their_first_terms(worlds):
+    alpha, _ = worlds
+    with tenant_scope(alpha.tenant):
+        program_figures_refresh()  # stored figures: the list reads no enrollment for them
+    client = _client(alpha.user(Role.CHANNEL_MANAGER))
+
+    def reaccept_statements() -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(_url("programs")).content.decode()
+        sql = [q["sql"] for q in queries.captured_queries]
+        return page, [s for s in sql if '"incentives_enrollment"' in s and "'reaccept'" in s]
+
+    page, asked = reaccept_statements()  # terms version 1: nothing can wait to re-accept
+    assert asked == []
+    assert "re-accept" not in page
+    with tenant_scope(alpha.tenant):
+        terms_publish(actor=alpha.member(Role.CHANNEL_MANAGER), program=alpha.program, body="v2")
+    page, asked = reaccept_statements()
+    assert len(asked) == 1
+    assert "1 to re-accept" in page.split("Alpha Q3 SPIFF")[1].split("</tr>")[0]
 
 
 # The shell (10), the program, its figures (3), the tier names its eligibility shows (1), the
