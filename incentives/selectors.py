@@ -326,15 +326,18 @@ PROGRAM_ROW_VALUES = (
 _STORED_FIGURES_VALUES = tuple(f"stored_figures__{name}" for name in STORED_FIGURES)
 
 
-def program_list_rows(programs: QuerySet[Program], *, figures: bool = True) -> QuerySet:
-    """`programs` as plain rows of `PROGRAM_ROW_VALUES` and, with `figures`, their stored
-    figures (`models.ProgramFigures`) joined by key in the same statement (`None` for a program
-    that has no row yet; `program_row_figures` reads them). The terms version is a column of the
-    program, so a row needs no subquery: compiling two correlated subqueries a request took
-    longer than PostgreSQL took to run the page."""
+def program_list_rows(
+    programs: QuerySet[Program], *, figures: bool = True, columns=PROGRAM_ROW_VALUES
+) -> QuerySet:
+    """`programs` as plain rows of `columns` (those of the API by default; `id` and, for the
+    figures, `eligibility` among them) and, with `figures`, their stored figures
+    (`models.ProgramFigures`) joined by key in the same statement (`None` for a program that has
+    no row yet; `program_row_figures` reads them). The terms version is a column of the program,
+    so a row needs no subquery: compiling two correlated subqueries a request took longer than
+    PostgreSQL took to run the page."""
     if figures:
-        return programs.values(*PROGRAM_ROW_VALUES, *_STORED_FIGURES_VALUES)
-    return programs.values(*PROGRAM_ROW_VALUES)
+        return programs.values(*columns, *_STORED_FIGURES_VALUES)
+    return programs.values(*columns)
 
 
 def program_row_figures(rows: list[dict]) -> dict[int, ProgramFigures]:

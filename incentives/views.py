@@ -68,6 +68,18 @@ REACCEPT = (
     'terms">{} to re-accept</small>'
 )
 PROGRAM_LABELS = {"kind": dict(ProgramKind.choices), "status": dict(ProgramStatus.choices)}
+# What a row of the page reads (`selectors.program_list_rows`): its cells, the eligibility a
+# program without stored figures is computed by, and the terms version.
+ROW_VALUES = (
+    "id",
+    "name",
+    "kind",
+    "status",
+    "starts_on",
+    "ends_on",
+    "eligibility",
+    "current_terms_version",
+)
 
 
 def program_rows(rows, *, figures: dict, to_reaccept: dict, tenant_slug: str) -> str:
@@ -121,7 +133,8 @@ class ProgramListView(TenantPageMixin, TemplateView):
         programs = selectors.program_list_for(
             self.membership, status=status or None, kind=kind or None, search=search
         )
-        page = ListPaginator(selectors.program_list_rows(programs), 25).get_page(params.get("page"))
+        listed = selectors.program_list_rows(programs, columns=ROW_VALUES)
+        page = ListPaginator(listed, 25).get_page(params.get("page"))
         rows = list(page.object_list)
         figures = selectors.program_row_figures(rows)
         # Only a program past its first terms version can have enrollments waiting to re-accept

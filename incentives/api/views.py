@@ -137,9 +137,9 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         ]
     )
     def list(self, request, *args, **kwargs):
-        """The page as plain rows (`ProgramSerializer.rows`), equal to the serializer's. Staff
-        get each program's stored figures (`selectors.program_row_figures`); partner people
-        never the figures of other partners."""
+        """The page as plain rows (`ProgramSerializer.rows`), equal to the serializer's."""
+        # Staff get each program's stored figures (`selectors.program_row_figures`); partner
+        # people never the figures of other partners.
         staff = not is_partner_person(self.membership)
         rows = selectors.program_list_rows(self.list_queryset(), figures=staff)
         page = self.paginate_queryset(rows)
