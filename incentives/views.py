@@ -38,7 +38,7 @@ from incentives.services import invite_jobs as invite_job_services
 from incentives.services import programs as program_services
 from incentives.templatetags.programs import rate
 from partners.selectors import distinct_values, partner_list_for, tier_list
-from tenancy.api.pagination import ListPaginator
+from tenancy.api.pagination import CompiledRows, ListPaginator, list_key
 from tenancy.errors import ApplicationError
 from tenancy.formats import escape, short_date_writer
 from tenancy.permissions import can
@@ -130,10 +130,16 @@ class ProgramListView(TenantPageMixin, TemplateView):
         status = _choice(params.get("status"), ProgramStatus.values)
         kind = _choice(params.get("kind"), ProgramKind.values)
         search = params.get("q", "").strip()
-        programs = selectors.program_list_for(
-            self.membership, status=status or None, kind=kind or None, search=search
+        # The statement compiled once a process for who asks and the parameters.
+        listed = CompiledRows(
+            ("programs-page", *list_key(self.request)),
+            lambda: selectors.program_list_rows(
+                selectors.program_list_for(
+                    self.membership, status=status or None, kind=kind or None, search=search
+                ),
+                columns=ROW_VALUES,
+            ),
         )
-        listed = selectors.program_list_rows(programs, columns=ROW_VALUES)
         page = ListPaginator(listed, 25).get_page(params.get("page"))
         rows = list(page.object_list)
         figures = selectors.program_row_figures(rows)

@@ -37,6 +37,25 @@ def test_partner_people_see_open_programs_without_figures(alpha):
     assert program["figures"] is None
 
 
+def test_the_list_answers_each_parameter_and_caller_with_its_own_rows(worlds):
+    alpha, _ = worlds
+    ProgramFactory(tenant=alpha.tenant, name="Alpha rebate draft", kind="rebate", status="draft")
+    staff = client_for(alpha.user(Role.CHANNEL_MANAGER))
+    partner = client_for(alpha.user(Role.PARTNER_ADMIN))
+
+    def names(client, query: str = "") -> list[str]:
+        return [row["name"] for row in client.get(f"{URL}{query}").json()["results"]]
+
+    for _ in range(2):  # the second round reads the statements kept from the first
+        assert sorted(names(staff)) == ["Alpha Q3 SPIFF", "Alpha rebate draft"]
+        assert names(staff, "?status=draft") == ["Alpha rebate draft"]
+        assert names(staff, "?kind=spiff&q=q3") == ["Alpha Q3 SPIFF"]
+        assert names(staff, "?status=draft&kind=spiff") == []
+        [row] = partner.get(URL).json()["results"]  # not the draft, and no figures
+        assert (row["name"], row["figures"]) == ("Alpha Q3 SPIFF", None)
+        assert staff.get(f"{URL}?status=nonsense").status_code == 400
+
+
 def test_create_update_transition_and_terms(alpha):
     client = client_for(alpha.user(Role.CHANNEL_MANAGER))
     created = client.post(
