@@ -131,8 +131,12 @@ def partner_rows_for(
             *KEY_SORTS[filters.sort]
         ),
     )
-    every = partner_list_for(actor, replace(filters, search=""))
-    return KeysFirst(keys, every.values(*fields))
+    every = replace(filters, search="")
+    return KeysFirst(
+        keys,
+        ("partner-rows-by-key", is_partner_person(actor), filters.sort, fields),
+        lambda ids: partner_list_for(actor, every).filter(pk__any_of=ids).values(*fields),
+    )
 
 
 # A query's words, as the function that wrote the terms splits them, in the order they first

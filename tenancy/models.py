@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from tenancy import expressions  # noqa: F401  (registers the `any_of` lookup)
 from tenancy.context import bound_tenant_id, current_tenant_id, unscoped_reason
 from tenancy.permissions import PARTNER_ROLES
 from tenancy.roles import Role

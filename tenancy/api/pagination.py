@@ -59,19 +59,31 @@ def _remember_locally(key: str, total: int | None) -> None:
     _local_counts[key] = (time.monotonic() + LOCAL_COUNT_SECONDS, total)
 
 
+class _Keys:
+    """The parameter a `KeysFirst` rows statement is compiled with, in place of a page's keys."""
+
+    def __repr__(self) -> str:
+        return "<page keys>"
+
+
+PAGE_KEYS = _Keys()
+
+
 class KeysFirst:
     """A list whose pages are chosen on narrow keys before its rows are read.
 
     `keys` is a `CompiledRows` of the list's keys (its first column) in the list's order, read
-    from a small index (partner search: the search terms carry the partner's name); `rows`
-    reads the rows of given keys in the same order. A page is two short statements, the
-    page's keys (`LIMIT`/`OFFSET` on the index) and then those rows by key, where a plain list
-    would read every matching row in full to sort them before its `LIMIT`. Counted on its
-    keys."""
+    from a small index (partner search: the search terms carry the partner's name). `rows(ids)`
+    builds the `values()` rows of the keys `ids` in the same order, filtering with
+    `pk__any_of=ids` (one array parameter); it is compiled once for `rows_key` with
+    `PAGE_KEYS` for `ids`, and each page sends its own keys in that parameter. A page is two
+    short statements, the page's keys (`LIMIT`/`OFFSET` on the index) and then those rows by
+    key, where a plain list would read every matching row in full to sort them before its
+    `LIMIT`. Counted on its keys."""
 
-    def __init__(self, keys: CompiledRows, rows):
+    def __init__(self, keys: CompiledRows, rows_key: tuple, rows):
         self.keys = keys
-        self.rows = rows
+        self.rows = CompiledRows(rows_key, lambda: rows(PAGE_KEYS))
         self.ordered = True
 
     def count(self) -> int:
@@ -84,7 +96,7 @@ class KeysFirst:
         if not isinstance(index, slice):
             raise TypeError("A KeysFirst list is read a page (a slice) at a time.")
         keys = [next(iter(row.values())) for row in self.keys[index]]
-        return list(self.rows.filter(pk__in=keys)) if keys else []
+        return self.rows.all_with({PAGE_KEYS: keys}) if keys else []
 
 
 def list_count(queryset, *, over_cap: bool = False) -> int:
@@ -247,7 +259,20 @@ class CompiledRows:
             return []
         sql = f"{statement.sql} LIMIT %s OFFSET %s"
         limit = None if index.stop is None else index.stop - start
-        rows = self._fetch(sql, (*statement.params, limit, start))
+        return self._rows(sql, (*statement.params, limit, start))
+
+    def all_with(self, values: dict) -> list[dict]:
+        """Every row, the statement's parameters that are keys of `values` replaced by theirs
+        (a `KeysFirst` page's keys)."""
+        statement = self.statement
+        if statement is None:
+            return []
+        params = tuple(values.get(p, p) if isinstance(p, _Keys) else p for p in statement.params)
+        return self._rows(statement.sql, params)
+
+    def _rows(self, sql: str, params) -> list[dict]:
+        statement = self.statement
+        rows = self._fetch(sql, params)
         connection = connections[statement.alias]
         names = statement.names
         out = []

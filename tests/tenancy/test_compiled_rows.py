@@ -13,7 +13,7 @@ from django.test import RequestFactory
 from incentives.models import Enrollment, Program
 from partners.models import Partner
 from tenancy.api import pagination
-from tenancy.api.pagination import CompiledRows, list_count, list_key
+from tenancy.api.pagination import CompiledRows, KeysFirst, list_count, list_key
 from tenancy.context import all_tenants, tenant_scope
 from tenancy.roles import Role
 from tests.conftest import client_for
@@ -175,3 +175,21 @@ def test_the_member_api_answers_each_parameter_and_caller_with_its_own_rows(alph
         assert own
         assert {row["partner"] for row in own} == {alpha.partner.pk}
         assert admin.get(f"{url}?role=nonsense").status_code == 400
+
+
+def test_keys_first_reads_each_pages_rows_through_one_compiled_statement(catalogue):
+    alpha, _ = catalogue
+    builds = []
+
+    def rows(ids):
+        builds.append(ids)
+        return programs().filter(pk__any_of=ids)
+
+    with tenant_scope(alpha.tenant):
+        every = list(programs())
+        keys = CompiledRows(("keys",), lambda: Program.objects.values("id").order_by("name", "pk"))
+        listed = KeysFirst(keys, ("rows",), rows)
+        assert listed.count() == len(every)
+        assert listed[0:3] + listed[3:6] + listed[6:50] == every
+        assert listed[50:60] == []
+    assert builds == [pagination.PAGE_KEYS]  # compiled once, with the placeholder
