@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from django.db import connections
 from django.db.models import QuerySet
 
 from tenancy.context import current_tenant_id, unscoped_reason
+from tenancy.db import prepared
 
 Kind = Literal["count", "exists"]
 
@@ -63,7 +63,5 @@ def tally(key: str, build: Callable[[], dict[str, tuple[Kind, QuerySet]]]) -> di
                 _statements.clear()
             statement = _statements[cache_key] = _compile(build())
     alias, sql, params, names = statement
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    (row,) = prepared.fetch_all(alias, sql, params)
     return dict(zip(names, row, strict=True))

@@ -25,6 +25,7 @@ from django.utils.functional import cached_property
 from rest_framework import pagination
 
 from tenancy.context import TenantContextMissing, current_tenant_id, unscoped_reason
+from tenancy.db import prepared
 from tenancy.expressions import CappedCount
 
 COUNT_CAP = 1000
@@ -227,9 +228,7 @@ class CompiledRows:
         return _statements[key]
 
     def _fetch(self, sql: str, params) -> list[tuple]:
-        with connections[self.statement.alias].cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+        return prepared.fetch_all(self.statement.alias, sql, params)
 
     def _capped_count(self) -> int:
         statement = self.statement
@@ -257,9 +256,12 @@ class CompiledRows:
         statement = self.statement
         if statement is None:
             return []
-        sql = f"{statement.sql} LIMIT %s OFFSET %s"
-        limit = None if index.stop is None else index.stop - start
-        return self._rows(sql, (*statement.params, limit, start))
+        # The page's bounds are written into the SQL, not sent as parameters: a prepared
+        # statement then keeps one plan for the page (`tenancy.db.prepared`), where a `LIMIT`
+        # parameter of unknown size makes PostgreSQL plan every execution again.
+        limit = "ALL" if index.stop is None else int(index.stop - start)
+        sql = f"{statement.sql} LIMIT {limit} OFFSET {int(start)}"
+        return self._rows(sql, statement.params)
 
     def all_with(self, values: dict) -> list[dict]:
         """Every row, the statement's parameters that are keys of `values` replaced by theirs

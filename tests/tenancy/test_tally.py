@@ -37,7 +37,8 @@ def _fresh_statements():
     tally_module._statements.clear()
 
 
-def test_one_statement_compiled_once_reading_live_rows(worlds):
+def test_one_statement_compiled_once_reading_live_rows(worlds, settings):
+    settings.PREPARED_STATEMENTS = False  # the SQL sent is read here
     alpha, _ = worlds
     build = Builder()
     with tenant_scope(alpha.tenant):
