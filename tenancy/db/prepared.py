@@ -28,6 +28,11 @@ from django.db import connections
 
 _PLACEHOLDER = re.compile(r"%%|%s")
 _REFUSED = ""
+# How many statements a connection keeps prepared. Each holds its parse tree and plans in the
+# database session, and a list's SQL varies with its filters and page bounds, so a client
+# walking page after page must not grow a session without end: past this, the connection's
+# statements are all deallocated and prepared again as they come.
+MAX_PREPARED = 256
 
 
 def numbered(sql: str) -> str:
@@ -73,6 +78,12 @@ def _prepare(wrapper, sql: str) -> str:
     return name
 
 
+def _deallocate_all(wrapper, names: dict[str, str]) -> None:
+    with wrapper.connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    names.clear()
+
+
 def fetch_all(alias: str, sql: str, params) -> list[tuple]:
     """Every row of `sql` run with `params` on `alias`, through a prepared statement."""
     wrapper = connections[alias]
@@ -83,6 +94,8 @@ def fetch_all(alias: str, sql: str, params) -> list[tuple]:
         names = _prepared_names(wrapper)
         name = names.get(sql)
         if name is None:
+            if len(names) >= MAX_PREPARED:
+                _deallocate_all(wrapper, names)
             name = names[sql] = _prepare(wrapper, sql)
         if name == _REFUSED:
             cursor.execute(sql, params)

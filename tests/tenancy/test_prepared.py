@@ -109,3 +109,20 @@ def test_switched_off_the_sql_is_sent_as_it_is(worlds, settings):
     assert not [
         q for q in queries.captured_queries if "PREPARE" in q["sql"] or "EXECUTE" in q["sql"]
     ]
+
+
+def test_a_connection_keeps_a_bounded_number_of_prepared_statements(worlds, monkeypatch):
+    from tenancy.db import prepared
+
+    monkeypatch.setattr(prepared, "MAX_PREPARED", 5)
+    alpha, _ = worlds
+    with tenant_scope(alpha.tenant):
+        for page in range(12):  # a client walking the pages of a list: a statement a page
+            sql = f"SELECT id FROM partners_partner ORDER BY id LIMIT 1 OFFSET {page}"
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+                expected = cursor.fetchall()
+            assert fetch_all(DEFAULT_DB_ALIAS, sql, ()) == expected
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+                assert cursor.fetchone()[0] <= 5
