@@ -19,17 +19,14 @@ from typing import Literal
 
 from django.db.models import QuerySet
 
-from tenancy.context import current_tenant_id, unscoped_reason
 from tenancy.db import prepared
 
 Kind = Literal["count", "exists"]
 
-# How many (call site, tenant) statements a process keeps; past it they are dropped and
-# compiled again.
-KEPT_STATEMENTS = 2048
-# (call site, tenant) -> (database alias, SQL, parameters, names of the columns)
+# (database alias, SQL, parameters, names of the columns)
 Statement = tuple[str, str, tuple, tuple[str, ...]]
-_statements: dict[tuple[str, int], Statement] = {}
+# (call site, tenant) -> its statement
+_statements: prepared.KeptStatements[Statement] = prepared.KeptStatements()
 
 
 def _compile(parts: dict[str, tuple[Kind, QuerySet]]) -> Statement:
@@ -53,15 +50,6 @@ def tally(key: str, build: Callable[[], dict[str, tuple[Kind, QuerySet]]]) -> di
     """`{name: count or bool}` of the querysets `build()` names, each as `("count", qs)` or
     `("exists", qs)`, read in one statement. `key` names the call site (and whatever besides
     the tenant its querysets depend on); `build` runs only when the statement is compiled."""
-    if unscoped_reason() is not None:
-        statement = _compile(build())
-    else:
-        cache_key = (key, current_tenant_id())
-        statement = _statements.get(cache_key)
-        if statement is None:
-            if len(_statements) >= KEPT_STATEMENTS:
-                _statements.clear()
-            statement = _statements[cache_key] = _compile(build())
-    alias, sql, params, names = statement
+    alias, sql, params, names = _statements.get(key, lambda: _compile(build()))
     (row,) = prepared.fetch_all(alias, sql, params)
     return dict(zip(names, row, strict=True))

@@ -24,7 +24,7 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework import pagination
 
-from tenancy.context import TenantContextMissing, current_tenant_id, unscoped_reason
+from tenancy.context import TenantContextMissing, current_tenant_id
 from tenancy.db import prepared
 from tenancy.expressions import CappedCount
 
@@ -38,9 +38,11 @@ LOCAL_COUNT_ENTRIES = 512
 _local_counts: dict[str, tuple[float, int | None]] = {}
 
 
-def _count_key(queryset) -> str:
-    sql, params = queryset.query.sql_with_params()
-    digest = hashlib.blake2b(repr((sql, params)).encode(), digest_size=16).hexdigest()
+def _count_key(queryset, compiled: tuple[str, tuple] | None = None) -> str:
+    """The cache key of `queryset`'s count: its tenant, model and SQL (`compiled`, when the
+    caller has compiled it already)."""
+    sql, params = compiled or queryset.query.sql_with_params()
+    digest = hashlib.blake2b(repr((sql, tuple(params))).encode(), digest_size=16).hexdigest()
     return f"listcount:{current_tenant_id()}:{queryset.model._meta.label_lower}:{digest}"
 
 
@@ -104,7 +106,9 @@ def list_count(queryset, *, over_cap: bool = False) -> int:
     """The number of rows of `queryset`: exact up to `COUNT_CAP`, cached beyond (see above).
     `over_cap`: the list is known to be longer than `COUNT_CAP` (a capped count said so), so
     what is not cached is counted in full at once."""
-    if isinstance(queryset, (KeysFirst, CompiledRows)):
+    if isinstance(queryset, CompiledRows):
+        return queryset.count(over_cap=over_cap)
+    if isinstance(queryset, KeysFirst):
         return queryset.count()
     if not hasattr(queryset, "query"):
         return len(queryset)
@@ -144,8 +148,8 @@ def _remembered_count(key: str, capped_count, full_count) -> int:
 
 @dataclass(frozen=True)
 class _Statement:
-    """A list's statements as compiled once: its rows (to which a page adds `LIMIT %s OFFSET
-    %s`), with the names and converters of its columns, and its counts."""
+    """A list's statements as compiled once: its rows (to which a page adds its `LIMIT` and
+    `OFFSET`), with the names and converters of its columns, and its counts."""
 
     alias: str
     sql: str
@@ -158,10 +162,8 @@ class _Statement:
     count_params: tuple
 
 
-# How many (list, tenant, caller, parameters) statements a process keeps; past it they are
-# dropped and compiled again.
-KEPT_STATEMENTS = 2048
-_statements: dict[tuple, _Statement | None] = {}
+# (list, caller, parameters, tenant) -> its statements
+_statements: prepared.KeptStatements[_Statement | None] = prepared.KeptStatements()
 
 
 def _compile(queryset) -> _Statement | None:
@@ -182,7 +184,7 @@ def _compile(queryset) -> _Statement | None:
     counted = _counted(queryset)
     count_sql, count_params = counted.query.sql_with_params()
     try:
-        count_key = _count_key(counted)
+        count_key = _count_key(counted, (count_sql, count_params))
     except TenantContextMissing:
         count_key = None
     return _Statement(
@@ -218,14 +220,7 @@ class CompiledRows:
 
     @cached_property
     def statement(self) -> _Statement | None:
-        if unscoped_reason() is not None:
-            return _compile(self.build())
-        key = (self.key, current_tenant_id())
-        if key not in _statements:
-            if len(_statements) >= KEPT_STATEMENTS:
-                _statements.clear()
-            _statements[key] = _compile(self.build())
-        return _statements[key]
+        return _statements.get(self.key, lambda: _compile(self.build()))
 
     def _fetch(self, sql: str, params) -> list[tuple]:
         return prepared.fetch_all(self.statement.alias, sql, params)
@@ -237,12 +232,14 @@ class CompiledRows:
     def _full_count(self) -> int:
         return self._fetch(self.statement.count_sql, self.statement.count_params)[0][0]
 
-    def count(self) -> int:
+    def count(self, *, over_cap: bool = False) -> int:
+        """`list_count`'s count; `over_cap`: known to be longer than `COUNT_CAP`."""
         if self.statement is None:
             return 0
         if self.statement.count_key is None:
             return self._full_count()
-        return _remembered_count(self.statement.count_key, self._capped_count, self._full_count)
+        capped_count = None if over_cap else self._capped_count
+        return _remembered_count(self.statement.count_key, capped_count, self._full_count)
 
     def __len__(self) -> int:
         return self.count()

@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 import psycopg2
 from django.conf import settings
 from django.db import connections
+
+from tenancy.context import current_tenant_id, unscoped_reason
 
 _PLACEHOLDER = re.compile(r"%%|%s")
 _REFUSED = ""
@@ -104,3 +108,33 @@ def fetch_all(alias: str, sql: str, params) -> list[tuple]:
         else:
             cursor.execute(f"EXECUTE {name}")
         return cursor.fetchall()
+
+
+T = TypeVar("T")
+
+
+class KeptStatements(Generic[T]):
+    """Statements compiled once a process for a key and the bound tenant (`CompiledRows`,
+    `tally`): `get(key, compile)` runs `compile()` the first time and returns its result after,
+    and every time when unscoped (`all_tenants`), whose SQL reads every tenant. Past `limit`
+    entries all are dropped and compiled again as they come."""
+
+    def __init__(self, limit: int = 2048):
+        self.limit = limit
+        self._kept: dict[tuple, T] = {}
+
+    def get(self, key, compile: Callable[[], T]) -> T:
+        if unscoped_reason() is not None:
+            return compile()
+        key = (key, current_tenant_id())
+        if key not in self._kept:
+            if len(self._kept) >= self.limit:
+                self._kept.clear()
+            self._kept[key] = compile()
+        return self._kept[key]
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+    def __len__(self) -> int:
+        return len(self._kept)
