@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -17,18 +17,26 @@ from rest_framework import ISO_8601
 from rest_framework import serializers as drf_serializers
 from rest_framework.settings import api_settings
 
+_ZERO = timedelta(0)
 
-def iso_datetime_writer() -> Callable[[datetime | None], str | None]:
-    """What `serializers.DateTimeField().to_representation` writes, for many values: the
-    current time zone, ISO 8601, `Z` for UTC, None for None."""
+
+def iso_datetime_writer() -> Callable[[datetime | None], str | datetime | None]:
+    """What `serializers.DateTimeField().to_representation` writes, for many values, as the
+    API's renderer (`tenancy.api.renderers`) writes it: the current time zone, ISO 8601, `Z`
+    for UTC, None for None. In UTC (the default zone) a datetime already in UTC, as the
+    database gives every one, is handed over as it is and the renderer writes its text, the
+    same text, in C; any other is written here."""
     if api_settings.DATETIME_FORMAT is None or api_settings.DATETIME_FORMAT.lower() != ISO_8601:
         field = drf_serializers.DateTimeField().to_representation
         return lambda value: field(value) if value else None
     zone = timezone.get_current_timezone()
+    in_utc = str(zone) == "UTC"
 
-    def write(value: datetime | None) -> str | None:
+    def write(value: datetime | None) -> str | datetime | None:
         if value is None:
             return None
+        if in_utc and value.utcoffset() == _ZERO:
+            return value
         text = value.astimezone(zone).isoformat() if timezone.is_aware(value) else value.isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 

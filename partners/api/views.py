@@ -15,6 +15,7 @@ from partners.api.serializers import PartnerSerializer, TierReorderSerializer, T
 from tenancy.api.base import TenantViewSet
 from tenancy.api.filters import FilterBackend
 from tenancy.api.pagination import list_key
+from tenancy.api.renderers import JSONRenderer
 from tenancy.query import check_query
 
 
@@ -74,7 +75,7 @@ class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     @action(
         detail=False,
         methods=["get"],
-        renderer_classes=[renderers.JSONRenderer, CSVRenderer],
+        renderer_classes=[JSONRenderer, CSVRenderer],
         pagination_class=None,
     )
     def export(self, request, *args, **kwargs):

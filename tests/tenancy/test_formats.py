@@ -1,4 +1,5 @@
-"""The per-page writers of list rows write what DRF's fields and the `date` filter write."""
+"""The per-page writers of list rows write what DRF's fields and the `date` filter write, as the
+API's renderer writes it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.utils import timezone as django_timezone
 from django.utils.html import escape as django_escape
 from rest_framework import serializers
 
+from tenancy.api.renderers import JSONRenderer
 from tenancy.formats import decimal_writer, escape, iso_datetime_writer, short_date_writer
 
 MOMENTS = [
@@ -27,9 +29,18 @@ def test_the_datetime_writer_writes_what_drf_writes(zone):
     with django_timezone.override(zone):
         field = serializers.DateTimeField()
         write = iso_datetime_writer()
+        render = JSONRenderer().render
         for moment in MOMENTS:
-            assert write(moment) == field.to_representation(moment)
+            assert render([write(moment)]) == render([field.to_representation(moment)])
         assert write(None) is None
+
+
+def test_the_datetime_writer_leaves_the_renderer_only_utc_datetimes_in_utc():
+    write = iso_datetime_writer()
+    assert write(MOMENTS[1]) is MOMENTS[1]
+    assert isinstance(write(MOMENTS[2]), str)
+    with django_timezone.override("Europe/Berlin"):
+        assert isinstance(iso_datetime_writer()(MOMENTS[1]), str)
 
 
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
