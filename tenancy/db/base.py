@@ -9,11 +9,18 @@ transaction is open or not, and never outlives it. Costs no extra round trip.
 With nothing bound, a statement inside a transaction is preceded by the same call with empty
 values, so a setting written earlier in that transaction cannot leak past the end of a binding.
 The `unscoped` connection carries nothing: its role's own policy decides.
+
+Django's health check (`CONN_HEALTH_CHECKS`) sends `SELECT 1` before the first statement of
+every request, a round trip of its own on each API read. A connection that answered a
+statement less than `HEALTH_CHECK_IDLE_SECONDS` ago is taken as alive instead; one idle for
+longer is checked as before. A server restarted inside that second fails the next statement of
+each connection once, and Django closes a connection that failed at the end of its request.
 """
 
 from __future__ import annotations
 
 import re
+import time
 
 from django.db.backends.postgresql import base
 
@@ -25,6 +32,8 @@ _SAFE = re.compile(r"^[0-9a-f.]*$")
 # a savepoint), where any other statement in front of it would be refused.
 _TRANSACTION_CONTROL = re.compile(r"^\s*(SAVEPOINT|RELEASE|ROLLBACK|COMMIT|BEGIN)\b", re.I)
 _EMPTY = Scope()
+# See the module doc: how long after its last answer a connection is used without a check.
+HEALTH_CHECK_IDLE_SECONDS = 1.0
 
 
 def scope_statement(scope: Scope) -> str:
@@ -73,6 +82,13 @@ def carry_scope(execute, sql, params, many, context):
     return execute(f"{prefix}; {sql}", params, many, context)
 
 
+def note_answer(execute, sql, params, many, context):
+    """Execute wrapper: the time the connection last answered a statement."""
+    result = execute(sql, params, many, context)
+    context["connection"].answered_at = time.monotonic()
+    return result
+
+
 class DatabaseOperations(base.DatabaseOperations):
     compiler_module = "tenancy.db.compiler"  # GROUP BY a tenant-owned table's whole key
 
@@ -81,7 +97,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
     SchemaEditorClass = TenantSchemaEditor  # migrations write tenant keys (`tenancy.db.keys`)
     ops_class = DatabaseOperations
 
+    answered_at = float("-inf")
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.execute_wrappers.append(note_answer)
         if self.alias != UNSCOPED_ALIAS:
             self.execute_wrappers.append(carry_scope)
+
+    def close_if_health_check_failed(self) -> None:
+        if (
+            self.connection is not None
+            and time.monotonic() - self.answered_at < HEALTH_CHECK_IDLE_SECONDS
+        ):
+            self.health_check_done = True
+            return
+        super().close_if_health_check_failed()
