@@ -46,6 +46,15 @@ def forget_api_tokens_of(user_id: int) -> None:
     forget_api_tokens(ApiToken.objects.filter(user_id=user_id).values_list("key_hash", flat=True))
 
 
+# Key hash -> user id of the tokens this process has met (a token never changes hands): the
+# user's cached memberships are then asked for in the same round trip as the token.
+_TOKEN_USERS_KEPT = 4096
+_token_users: dict[str, int] = {}
+# The attribute of a user read with its token that carries what the cache held of its
+# memberships for `memberships_of` (a user object read from the cache lives for one request).
+_MEMBERSHIPS_READ = "_uplift_memberships_read"
+
+
 def live_token(key_hash: str) -> tuple[ApiToken | None, bool]:
     """The unrevoked token with this key hash, with its user (None when there is none), and
     whether it was read from the database just now rather than from the cache.
@@ -54,9 +63,21 @@ def live_token(key_hash: str) -> tuple[ApiToken | None, bool]:
     (`remember_token`, `API_TOKEN_CACHE_SECONDS`; a read of the token and its user was a fifth
     of a small list request). A change of the token or of its user (revocation, a password
     change, deactivation) drops the cached copy (`tenancy.signals`), so a revoked token stops
-    working at once."""
-    token = cache.get(_token_key(key_hash))
+    working at once. Once the process has met the token, the user's cached memberships come in
+    the same round trip (`memberships_of` takes them from the user)."""
+    token_key = _token_key(key_hash)
+    user_id = _token_users.get(key_hash)
+    if user_id is None:
+        token = cache.get(token_key)
+    else:
+        memberships_key = _memberships_key(user_id)
+        found = cache.get_many([token_key, memberships_key, TENANTS_GENERATION_KEY])
+        token = found.get(token_key)
+        if token is not None and token.user_id == user_id:
+            read = (found.get(memberships_key), found.get(TENANTS_GENERATION_KEY, 0))
+            setattr(token.user, _MEMBERSHIPS_READ, read)
     if token is not None:
+        _note_token_user(key_hash, token.user_id)
         return token, False
     # The user without their password hash, which has no business in a cache; a save of this
     # user writes only the fields loaded, and reading the password loads it.
@@ -66,7 +87,16 @@ def live_token(key_hash: str) -> tuple[ApiToken | None, bool]:
         .filter(key_hash=key_hash, revoked_at__isnull=True)
         .first()
     )
+    if token is not None:
+        _note_token_user(key_hash, token.user_id)
     return token, token is not None
+
+
+def _note_token_user(key_hash: str, user_id: int) -> None:
+    if key_hash not in _token_users:
+        if len(_token_users) >= _TOKEN_USERS_KEPT:
+            _token_users.clear()
+        _token_users[key_hash] = user_id
 
 
 def remember_token(token: ApiToken) -> None:
@@ -78,14 +108,17 @@ def memberships_of(user: User) -> list[Membership]:
     tenant is bound (the membership check, the tenant switcher).
 
     Cached per user for `MEMBERSHIP_CACHE_SECONDS` (every request of the dashboard and the API
-    asks); a change of a membership or of a tenant drops the cache of the users concerned
-    (`tenancy.signals`), so a removed member loses access at once."""
+    asks; an API token's request has read the cache with its token, `live_token`); a change
+    of a membership or of a tenant drops the cache of the users concerned (`tenancy.signals`),
+    so a removed member loses access at once."""
     if not user.is_authenticated:
         return []
     key = _memberships_key(user.pk)
-    found = cache.get_many([key, TENANTS_GENERATION_KEY])
-    generation = found.get(TENANTS_GENERATION_KEY, 0)
-    cached = found.get(key)
+    read = user.__dict__.pop(_MEMBERSHIPS_READ, None)
+    if read is None:
+        found = cache.get_many([key, TENANTS_GENERATION_KEY])
+        read = (found.get(key), found.get(TENANTS_GENERATION_KEY, 0))
+    cached, generation = read
     if cached is not None and cached[0] == generation:
         return cached[1]
     memberships = _read_memberships(user)

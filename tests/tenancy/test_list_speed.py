@@ -270,3 +270,40 @@ def test_the_tenant_limit_still_holds_when_the_token_has_room(worlds):
     answers = [client.get(PARTNERS) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert int(answers[-1]["Retry-After"]) >= 1
+
+
+def redis_trips(monkeypatch, *words) -> list:
+    """The Redis commands (a pipeline as one) that name a key with one of `words`."""
+    trips = []
+    command = redis.Redis.execute_command
+
+    def spy_command(self, *args, **options):
+        if any(word in str(arg) for arg in args for word in words):
+            trips.append(args[0])
+        return command(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", spy_command)
+    return trips
+
+
+@override_settings(API_THROTTLE_RATES={"token": None, "tenant": None})
+def test_a_known_token_and_its_members_memberships_cost_one_redis_round_trip(worlds, monkeypatch):
+    alpha, _ = worlds
+    client, _ = token_client(alpha.user(Role.VENDOR_ADMIN), alpha.tenant)
+    assert client.get(PARTNERS).status_code == 200  # the token is read and cached
+    trips = redis_trips(monkeypatch, "api-token", "memberships")
+    for _ in range(3):
+        assert client.get(PARTNERS).status_code == 200
+    assert trips == ["MGET"] * 3
+
+
+@override_settings(API_THROTTLE_RATES={"token": None, "tenant": None})
+def test_a_token_of_a_removed_member_is_refused_at_once(worlds):
+    alpha, _ = worlds
+    admin, cam = alpha.member(Role.VENDOR_ADMIN), alpha.member(Role.CHANNEL_MANAGER)
+    client, _ = token_client(cam.user, alpha.tenant)
+    for _ in range(2):  # the token, then its memberships with it, from the cache
+        assert client.get(PARTNERS).status_code == 200
+    with tenant_scope(alpha.tenant):
+        services.membership_deactivate(actor=admin, membership=cam)
+    assert client.get(PARTNERS).status_code == 404
