@@ -10,4 +10,4 @@ RUN SECRET_KEY=collectstatic python manage.py collectstatic --noinput
 
 USER uplift
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2"]

@@ -199,8 +199,6 @@ def gunicorn(database: str, port: int) -> Iterator[str]:
         str(WORKERS),
         "--worker-class",
         "sync",
-        "--access-logfile",
-        "-",
     ]
     OUT.mkdir(parents=True, exist_ok=True)
     with open(OUT / "gunicorn.log", "w") as log:
