@@ -163,10 +163,19 @@ class PartnerSearchTerm(TenantOwned):
     (`ILIKE` it may not)."""
 
     # No cascade in Django: the delete trigger removes the terms of deleted partners in the
-    # same statement, before the (deferred) foreign key is checked. No index of its own: the
-    # unique key (tenant, partner, ...) serves the triggers' lookups by partner.
+    # same statement. No foreign key in the database either: the triggers keep every term's
+    # partner there, and the key's check, three a partner written, read the partner table
+    # through whichever index the planner picked for a table without statistics (a new
+    # tenant's first import, autovacuum not yet round), a scan of the tenant's partners a
+    # term. No index of its own: the unique key (tenant, partner, ...) serves the triggers'
+    # lookups by partner.
     partner = models.ForeignKey(
-        Partner, on_delete=models.DO_NOTHING, related_name="+", editable=False, db_index=False
+        Partner,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        editable=False,
+        db_index=False,
+        db_constraint=False,
     )
     kind = models.CharField(max_length=10, choices=SearchTermKind.choices, editable=False)
     term = models.CharField(max_length=200, db_collation="C", editable=False)
