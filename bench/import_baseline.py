@@ -71,8 +71,9 @@ def _run_next_chunk(job: PartnerImport) -> None:
     rows = records[job.processed_rows :]
     if rows:
         # Every CRM id mapped to its first row: the same answers as the stored repeated ids.
-        chunk = csv_io._plan(rows, columns, first_rows(records, columns))
-        csv_io._write(job, chunk)
-        csv_io._count(job, chunk, len(rows))
+        # The file is well formed (no row the reader could not read).
+        repeated = first_rows(records, columns)
+        outcome = csv_io._import_partner_rows(job, rows, columns, repeated, {})
+        csv_io._count(job, outcome, len(rows))
     if not rows or job.processed_rows >= job.total_rows:
         job.status, job.finished_at = PartnerImport.Status.DONE, timezone.now()
