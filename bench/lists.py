@@ -132,7 +132,7 @@ def session_cookie(database: str) -> str:
         "user = User.objects.get(email='admin@bench.example');"
         "s = SessionStore();"
         "s[SESSION_KEY] = str(user.pk);"
-        "s[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend';"
+        "s[BACKEND_SESSION_KEY] = 'tenancy.auth.ModelBackend';"
         "s[HASH_SESSION_KEY] = user.get_session_auth_hash();"
         "s.create(); print(s.session_key)"
     )

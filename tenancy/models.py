@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import secrets
 import zoneinfo
@@ -85,6 +86,29 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    # A copy kept in the cache (`tenancy.selectors.session_user`) leaves its password hash out
+    # and carries the hash a session is checked against instead.
+    _SESSION_HASH = "_uplift_session_auth_hash"
+
+    def cache_copy(self) -> User:
+        """This person as the cache keeps them: without the password hash (read from the
+        database if asked for) and with the session hash computed from it."""
+        kept = copy.copy(self)
+        kept.__dict__.pop("password", None)
+        kept.__dict__[self._SESSION_HASH] = self.get_session_auth_hash()
+        return kept
+
+    def get_session_auth_hash(self) -> str:
+        return self.__dict__.get(self._SESSION_HASH) or super().get_session_auth_hash()
+
+    def set_password(self, raw_password) -> None:
+        self.__dict__.pop(self._SESSION_HASH, None)
+        super().set_password(raw_password)
+
+    def set_unusable_password(self) -> None:
+        self.__dict__.pop(self._SESSION_HASH, None)
+        super().set_unusable_password()
 
     def save(self, *args, **kwargs) -> None:
         self.email = self.email.strip().lower()

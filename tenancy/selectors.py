@@ -99,6 +99,34 @@ def _note_token_user(key_hash: str, user_id: int) -> None:
         _token_users[key_hash] = user_id
 
 
+def _user_key(user_id: int) -> str:
+    return f"tenancy:session-user:v1:{user_id}"
+
+
+def forget_session_user(user_id: int) -> None:
+    """Drops the person's cached copy now and again when the transaction commits."""
+    forget([_user_key(user_id)])
+
+
+def session_user(user_id) -> User | None:
+    """The person a signed-in session names (None when there is none), for the
+    authentication backends (`tenancy.auth`): every page request asks, so the person is cached
+    for `SESSION_USER_CACHE_SECONDS` (`User.cache_copy`: the session hash, not the password
+    hash). A save or delete of the person drops the copy (`tenancy.signals`), so a
+    deactivation or a password change applies at once."""
+    try:
+        pk = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    user = cache.get(_user_key(pk))
+    if user is not None:
+        return user
+    user = User._default_manager.filter(pk=pk).first()
+    if user is not None:
+        cache.set(_user_key(pk), user.cache_copy(), settings.SESSION_USER_CACHE_SECONDS)
+    return user
+
+
 def remember_token(token: ApiToken) -> None:
     cache.set(_token_key(token.key_hash), token, settings.API_TOKEN_CACHE_SECONDS)
 

@@ -18,6 +18,7 @@ from tenancy.selectors import (
     forget_api_tokens,
     forget_api_tokens_of,
     forget_memberships,
+    forget_session_user,
 )
 
 
@@ -45,8 +46,13 @@ def _token_changed(sender, instance: ApiToken, **kwargs) -> None:
 
 def _user_changed(sender, instance: User, **kwargs) -> None:
     """A password change (which revokes the tokens after the save), a deactivation or a new
-    name: the cached tokens carry the user."""
+    name: the cached tokens carry the user, and signed-in sessions read the cached person."""
     forget_api_tokens_of(instance.pk)
+    forget_session_user(instance.pk)
+
+
+def _user_gone(sender, instance: User, **kwargs) -> None:
+    forget_session_user(instance.pk)
 
 
 def connect() -> None:
@@ -57,3 +63,4 @@ def connect() -> None:
     post_save.connect(_token_changed, sender=ApiToken, dispatch_uid="api-token.saved")
     post_delete.connect(_token_changed, sender=ApiToken, dispatch_uid="api-token.gone")
     post_save.connect(_user_changed, sender=User, dispatch_uid="user.saved")
+    post_delete.connect(_user_gone, sender=User, dispatch_uid="user.gone")

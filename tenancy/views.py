@@ -480,7 +480,7 @@ class InvitationAcceptView(View):
             status = 409 if isinstance(error, Conflict) else 400  # e.g. used by a second click
             return self._render(request, invitation, error=error.message, status=status)
         if not request.user.is_authenticated:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="tenancy.auth.ModelBackend")
         messages.success(request, f"Welcome to {invitation.tenant.name}.")
         return redirect(tenant_home_url(membership))
 

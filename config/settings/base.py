@@ -124,9 +124,11 @@ CACHES = {
 }
 
 AUTH_USER_MODEL = "tenancy.User"
+# Django's and allauth's backends, with the signed-in person read from the cache
+# (`tenancy.auth`).
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "tenancy.auth.ModelBackend",
+    "tenancy.auth.AuthenticationBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -250,6 +252,8 @@ API_THROTTLE_RATES = {
 MEMBERSHIP_CACHE_SECONDS = int(env("MEMBERSHIP_CACHE_SECONDS", "60"))
 # How long a process may answer an API token from the cache (`tenancy.selectors.live_token`).
 API_TOKEN_CACHE_SECONDS = int(env("API_TOKEN_CACHE_SECONDS", "60"))
+# How long a signed-in session's person is read from the cache (`tenancy.selectors.session_user`).
+SESSION_USER_CACHE_SECONDS = int(env("SESSION_USER_CACHE_SECONDS", "60"))
 # How long the count of a list of over 1,000 rows is reused (`tenancy.api.pagination`).
 LIST_COUNT_CACHE_SECONDS = int(env("LIST_COUNT_CACHE_SECONDS", "30"))
 SPECTACULAR_SETTINGS = {
