@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
+from incentives.claims.types import ClaimKind
 from incentives.eligibility import ATTRIBUTES
 from incentives.models import EnrollmentMode, ProgramKind
 from incentives.services.programs import PERIOD_ERROR
@@ -58,6 +59,19 @@ class ProgramForm(forms.Form):
         choices=EnrollmentMode.choices,
         initial=EnrollmentMode.OPEN,
         widget=forms.RadioSelect,
+    )
+    claim_kinds = forms.MultipleChoiceField(
+        label="Claims it takes",
+        choices=ClaimKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked on a new program: what its kind is about (sales, or behaviours).",
+    )
+    eligible_skus = forms.CharField(
+        label="Eligible products",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="SKUs, one a line or separated by commas. Empty: any product.",
     )
     eligibility_types = _checkboxes("Partner types", "None ticked: every type.")
     eligibility_tiers = forms.TypedMultipleChoiceField(
@@ -146,6 +160,7 @@ class ProgramForm(forms.Form):
     @classmethod
     def initial_for(cls, program) -> dict:
         initial = {name: getattr(program, name) for name in PROGRAM_FIELDS}
+        initial["eligible_skus"] = "\n".join(program.eligible_skus)
         for key, field in ELIGIBILITY_FIELDS.items():
             initial[field] = list(program.eligibility.get(key) or [])
         return initial

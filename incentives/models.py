@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -60,6 +61,10 @@ class Program(TenantOwned):
     # trigger on the terms table sets it after any change there, and one on this table sets it
     # again before every write of a program, so a save from a stale instance cannot undo it.
     current_terms_version = models.PositiveIntegerField(null=True, editable=False)
+    # The claim kinds the program accepts (`incentives.claims.types.ClaimKind`) and the
+    # products a sale claim may name (SKUs; empty: any product).
+    claim_kinds = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    eligible_skus = ArrayField(models.CharField(max_length=64), default=list, blank=True)
     required_partners = models.ManyToManyField(
         "partners.Partner", through="RequiredPartner", related_name="+", blank=True
     )
@@ -336,3 +341,7 @@ class ProgramFigures(TenantOwned):
     @property
     def required_rate(self) -> float | None:
         return self.required_enrolled / self.required if self.required else None
+
+
+# Claims live in their own package of this app; Django finds their models here.
+from incentives.claims.models import Claim, ClaimSerial, ClaimStatus  # noqa: E402, F401

@@ -47,6 +47,13 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "enrollments.enroll_on_behalf": EDITORS,
     # Enrolling, re-accepting, declining and withdrawing for the actor's own company.
     "enrollments.decide_for_partner": frozenset({Role.PARTNER_ADMIN}),
+    # Claims: every member sees those within reach (staff: the tenant's; a partner admin: the
+    # company's; a rep: their own); partner people make, submit and appeal them, a partner
+    # admin for the whole company; staff who review decide the flagged ones.
+    "claims.view": ALL_ROLES,
+    "claims.submit": PARTNER_ROLES,
+    "claims.for_partner": frozenset({Role.PARTNER_ADMIN}),
+    "claims.review": STAFF_ROLES,
 }
 
 # Whose memberships and invitations each role manages. Partner people manage only people of

@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from incentives import actions
+from incentives.claims.types import clean_claim_kinds, clean_skus, default_claim_kinds
 from incentives.eligibility import clean_eligibility, describe_eligibility
 from incentives.models import (
     Enrollment,
@@ -44,6 +45,8 @@ PROGRAM_FIELDS = (
     "budget",
     "eligibility",
     "enrollment_mode",
+    "claim_kinds",
+    "eligible_skus",
 )
 # Once partners can act on a program its nature is fixed; its reach, money and end may move.
 FIXED_ONCE_LIVE = frozenset({"kind", "starts_on", "currency", "enrollment_mode"})
@@ -96,6 +99,10 @@ def _clean_program_fields(data: dict, *, tenant_currency: str) -> dict:
         cleaned["currency"] = currency
     if "eligibility" in cleaned:
         cleaned["eligibility"] = clean_eligibility(cleaned["eligibility"])
+    if "claim_kinds" in cleaned:
+        cleaned["claim_kinds"] = clean_claim_kinds(cleaned["claim_kinds"])
+    if "eligible_skus" in cleaned:
+        cleaned["eligible_skus"] = clean_skus(cleaned["eligible_skus"])
     for name in ("starts_on", "ends_on"):
         if name in cleaned and not isinstance(cleaned[name], date):
             raise ApplicationError("Enter a date.", field=name)
@@ -120,6 +127,8 @@ def program_create(*, actor: Membership, **data) -> Program:
             errors={name: ["This field is required."] for name in missing},
         )
     data.setdefault("currency", actor.tenant.default_currency)
+    if not data.get("claim_kinds"):
+        data["claim_kinds"] = default_claim_kinds(data["kind"])
     cleaned = _clean_program_fields(data, tenant_currency=actor.tenant.default_currency)
     program = Program(created_by=actor.user, status=ProgramStatus.DRAFT, **cleaned)
     _check_period(program)

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import factory
 
+from incentives.claims.types import default_claim_kinds
 from incentives.models import Enrollment, Program, ProgramTerms
 from tests.factories.tenancy import TenantFactory, TenantOwnedFactory
 
@@ -20,6 +21,7 @@ class ProgramFactory(TenantOwnedFactory):
     currency = "USD"
     budget = Decimal("50000.00")
     enrollment_mode = "open"
+    claim_kinds = factory.LazyAttribute(lambda program: default_claim_kinds(program.kind))
 
 
 class ProgramTermsFactory(TenantOwnedFactory):

@@ -183,3 +183,20 @@ def test_a_platform_admin_who_sets_up_totp_reaches_the_admin(worlds):
     activated = client.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
     assert activated.status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "unscoped"])
+def test_claims_are_read_in_the_admin_and_moved_only_by_their_services(worlds):
+    from tests.incentives.test_claims import draft
+
+    alpha, bravo = worlds
+    claims = [draft(alpha), draft(bravo)]
+    client = platform_admin_client()
+    listing = client.get("/admin/incentives/claim/")
+    assert listing.status_code == 200
+    assert b"Alpha Partner Ltd" in listing.content
+    assert b"Bravo Partner Ltd" in listing.content
+    assert client.get("/admin/incentives/claim/add/").status_code == 403
+    change = f"/admin/incentives/claim/{claims[0].pk}/change/"
+    assert client.get(change).status_code == 200  # shown read-only
+    assert client.post(change, {"status": "approved"}).status_code == 403

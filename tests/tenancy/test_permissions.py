@@ -44,6 +44,10 @@ MATRIX = {
     "programs.edit": {VA, CM},
     "enrollments.enroll_on_behalf": {VA, CM},
     "enrollments.decide_for_partner": {PA},
+    "claims.view": {VA, CM, CR, PA, PR},
+    "claims.submit": {PA, PR},
+    "claims.for_partner": {PA},
+    "claims.review": {VA, CM, CR},
 }
 
 
