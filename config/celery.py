@@ -30,6 +30,10 @@ def _register_schedules(sender: Celery, **kwargs) -> None:
             "task": "tenancy.tasks.invitations_sweep_task",
             "schedule": 300.0,
         },
+        "claims-validation-sweep": {
+            "task": "incentives.tasks.claims_validation_sweep_task",
+            "schedule": 60.0,
+        },
         "events-sweep": {
             "task": "tenancy.tasks.events_sweep_task",
             "schedule": 60.0,

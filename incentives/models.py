@@ -344,4 +344,12 @@ class ProgramFigures(TenantOwned):
 
 
 # Claims live in their own package of this app; Django finds their models here.
-from incentives.claims.models import Claim, ClaimSerial, ClaimStatus  # noqa: E402, F401
+from incentives.claims.models import (  # noqa: E402, F401
+    CheckResult,
+    Claim,
+    ClaimCheck,
+    ClaimSerial,
+    ClaimStatus,
+    Rule,
+    RuleOutcome,
+)

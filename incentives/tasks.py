@@ -6,6 +6,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
+from incentives.claims.validation import BATCH as VALIDATION_BATCH
+from incentives.claims.validation import stale_submitted_claims_everywhere, validate_claims
 from incentives.models import InviteJob
 from incentives.services.enrollments import auto_enroll
 from incentives.services.figures import (
@@ -96,3 +98,24 @@ def invite_jobs_sweep_task() -> int:
         statuses=[InviteJob.Status.PENDING, InviteJob.Status.RUNNING],
         reason="fan-out: invitation jobs whose worker or message was lost",
     )
+
+
+@tenant_task(queue="validation", acks_late=True, reject_on_worker_lost=True)
+def validate_claims_task(*, claim_ids: list[int]) -> dict[str, int]:
+    """Check claims against their programs' rules (idempotent: claims no longer submitted are
+    left alone; `incentives.claims.validation`)."""
+    return validate_claims(claim_ids)
+
+
+@shared_task(name="incentives.tasks.claims_validation_sweep_task", uplift_queue="validation")
+def claims_validation_sweep_task() -> int:
+    """Queue again the claims submitted minutes ago and still waiting (a lost message). A
+    fan-out job: it reads every tenant's waiting claims."""
+    with all_tenants(reason="fan-out: submitted claims whose validation was lost"):
+        stale = stale_submitted_claims_everywhere()
+    for tenant_id, ids in stale.items():
+        for start in range(0, len(ids), VALIDATION_BATCH):
+            validate_claims_task.apply_async(
+                kwargs={"tenant_id": tenant_id, "claim_ids": ids[start : start + VALIDATION_BATCH]}
+            )
+    return sum(len(ids) for ids in stale.values())

@@ -37,10 +37,12 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
 
 from tenancy.audit import record_event
 from tenancy.context import current_tenant_id
 from tenancy.errors import Conflict
+from tenancy.models import AuditEvent
 
 M = TypeVar("M", bound=models.Model)
 
@@ -214,6 +216,60 @@ def transition(
     return move(
         obj, machine=machine, action=action, actor=actor, values=values, event=event, note=note
     )
+
+
+def lock_many(model: type[M], **lookup: object) -> list[M]:
+    """The rows of `model` matching `lookup`, locked in key order (one order for every caller,
+    so two batches that share rows cannot deadlock) until the transaction ends."""
+    require_transaction()
+    return list(model.objects.select_for_update(no_key=True).filter(**lookup).order_by("pk"))
+
+
+def move_many(
+    objs: list[M],
+    *,
+    machine: StateMachine,
+    action: str,
+    actor: models.Model | None,
+    values: Mapping[str, object] | None = None,
+    notes: Mapping[int, str] | None = None,
+) -> list[M]:
+    """`move` for many rows locked by `lock_many`, in one UPDATE and one INSERT of history:
+    each row is checked against `machine` as `move` checks one (`Conflict` if any is not in a
+    state `action` is allowed from; the caller picks the rows it means to move first)."""
+    require_transaction()
+    if not objs:
+        return objs
+    for obj in objs:
+        machine.check(action, getattr(obj, machine.field))
+    model = type(objs[0])
+    events = []
+    fields = [machine.field, *(values or {})]
+    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        fields.append("updated_at")
+    now = timezone.now()
+    for obj in objs:
+        before = getattr(obj, machine.field)
+        after = machine.target(action, before)
+        setattr(obj, machine.field, after)
+        for name, value in (values or {}).items():
+            setattr(obj, name, value)
+        if "updated_at" in fields:
+            obj.updated_at = now
+        events.append(
+            AuditEvent(
+                entity=model._meta.label_lower,
+                entity_id=obj.pk,
+                action=action,
+                actor=actor,
+                at=now,
+                changes={machine.field: [before, after]} if after != before else {},
+                note=(notes or {}).get(obj.pk, "")[:300],
+            )
+        )
+    model.objects.bulk_update(objs, fields)
+    AuditEvent.objects.bulk_create(events)
+    return objs
 
 
 def serialize(key: str) -> None:

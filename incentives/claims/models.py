@@ -115,3 +115,63 @@ class ClaimSerial(TenantOwned):
 
     def __str__(self) -> str:
         return self.serial
+
+
+class RuleOutcome(models.TextChoices):
+    REJECT = "reject", "Reject the claim"
+    FLAG = "flag", "Flag it for review"
+
+
+class Rule(TenantOwned):
+    """One check of a program's claims: a CEL expression that a valid claim makes true
+    (`incentives.claims.rules`), what happens when it is false, and the message the rep reads
+    then. A built-in check is a rule with a `builtin` key; its `params` tune it."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=100)
+    expression = models.TextField()
+    outcome = models.CharField(max_length=10, choices=RuleOutcome.choices)
+    message = models.CharField(max_length=300)
+    builtin = models.CharField(max_length=40, blank=True, default="")
+    params = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "program", "name"], name="rule_name_once"),
+        ]
+        indexes = [models.Index(fields=["tenant", "program", "position"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CheckResult(models.TextChoices):
+    PASSED = "passed", "Passed"
+    REJECTED = "rejected", "Failed: rejects the claim"
+    FLAGGED = "flagged", "Failed: flags the claim for review"
+    ERROR = "error", "Could not be checked"
+
+
+class ClaimCheck(TenantOwned):
+    """What one rule said of one claim when the claim was validated: the trace the rep and
+    the reviewer read, rule by rule."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(Rule, null=True, on_delete=models.SET_NULL, related_name="+")
+    position = models.PositiveIntegerField()
+    rule_name = models.CharField(max_length=100)
+    result = models.CharField(max_length=10, choices=CheckResult.choices)
+    message = models.CharField(max_length=300, blank=True, default="")
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["claim", "position"]
+        indexes = [models.Index(fields=["tenant", "claim", "position"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule_name}: {self.result}"

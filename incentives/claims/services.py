@@ -12,16 +12,18 @@ from collections.abc import Mapping
 from django.db import transaction
 from django.utils import timezone
 
-from incentives.claims.models import Claim, ClaimSerial, ClaimStatus
+from incentives.claims import rules
+from incentives.claims.models import Claim, ClaimSerial, ClaimStatus, Rule, RuleOutcome
 from incentives.claims.states import CLAIM_STATES
 from incentives.claims.types import claim_type
+from incentives.claims.validation import queue_validation
 from incentives.models import Program, ProgramStatus
 from tenancy.errors import ApplicationError, Conflict, NotPermitted
 from tenancy.events import publish
 from tenancy.models import Membership
 from tenancy.permissions import can, require
 from tenancy.text import clean_text
-from tenancy.transitions import lock_for, move
+from tenancy.transitions import create_unique, lock_for, move
 
 CLAIM_APPROVED = "claim.approved"
 CLAIM_REJECTED = "claim.rejected"
@@ -138,6 +140,7 @@ def claim_submit(*, actor: Membership, claim: Claim) -> Claim:
             actor=actor.user,
             values={"submitted_at": timezone.now()},
         )
+        queue_validation([claim])
     return claim
 
 
@@ -219,3 +222,100 @@ def claim_appeal(*, actor: Membership, claim: Claim, message: str) -> Claim:
         )
         publish_decision(claim)
     return claim
+
+
+# Rules
+
+
+def _clean_params(params: object) -> dict:
+    if params is None:
+        return {}
+    if not isinstance(params, dict) or len(params) > 20:
+        raise ApplicationError("Parameters are an object of at most 20 names.", field="params")
+    cleaned = {}
+    for name, value in params.items():
+        if not isinstance(name, str) or not name.isidentifier() or len(name) > 40:
+            raise ApplicationError(f"{str(name)[:40]!r} is not a parameter name.", field="params")
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ApplicationError(f"Parameter {name!r} must be a number or text.", field="params")
+        if isinstance(value, float) and value != value:  # NaN
+            raise ApplicationError(f"Parameter {name!r} must be a number.", field="params")
+        if isinstance(value, int) and abs(value) > 2**53:
+            raise ApplicationError(f"Parameter {name!r} is too large.", field="params")
+        cleaned[name] = value
+    return cleaned
+
+
+def rule_create(
+    *,
+    actor: Membership,
+    program: Program,
+    name: str,
+    expression: str,
+    outcome: str,
+    message: str,
+    params: dict | None = None,
+    builtin: str = "",
+) -> Rule:
+    """A rule at the end of the program's rule set, its expression compiled and its names
+    checked first (`incentives.claims.rules.compiled`)."""
+    require(actor, "programs.edit")
+    name = clean_text(name, field="name", label="The rule's name")
+    message = clean_text(message, field="message", label="The message")
+    if not name or len(name) > 100:
+        raise ApplicationError("Name the rule in at most 100 characters.", field="name")
+    if not message or len(message) > 300:
+        raise ApplicationError(
+            "Write the message the rep reads, in at most 300 characters.", field="message"
+        )
+    if outcome not in RuleOutcome.values:
+        raise ApplicationError(
+            f"The outcome is one of: {', '.join(RuleOutcome.values)}.", field="outcome"
+        )
+    rules.compiled(expression)
+    params = _clean_params(params)
+    with transaction.atomic():
+        last = Rule.objects.filter(program=program).order_by("-position").first()
+        rule = Rule(
+            program=program,
+            position=(last.position + 1) if last else 0,
+            name=name,
+            expression=expression,
+            outcome=outcome,
+            message=message,
+            params=params,
+            builtin=builtin,
+        )
+        return create_unique(
+            rule, field="name", message="The program has a rule of that name already."
+        )
+
+
+def rules_add_builtins(
+    *, actor: Membership, program: Program, keys: list[str] | None = None
+) -> list[Rule]:
+    """The built-in checks `keys` (all of them when None) the program has not got yet."""
+    require(actor, "programs.edit")
+    keys = list(rules.BUILTINS) if keys is None else keys
+    unknown = sorted(set(keys) - set(rules.BUILTINS))
+    if unknown:
+        raise ApplicationError(f"No built-in check {unknown[0][:40]!r}.", field="keys")
+    have = set(Rule.objects.filter(program=program).values_list("builtin", flat=True))
+    made = []
+    for key in keys:
+        if key in have:
+            continue
+        builtin = rules.BUILTINS[key]
+        made.append(
+            rule_create(
+                actor=actor,
+                program=program,
+                name=builtin.name,
+                expression=builtin.expression,
+                outcome=builtin.outcome,
+                message=builtin.message,
+                params=dict(builtin.params),
+                builtin=key,
+            )
+        )
+    return made

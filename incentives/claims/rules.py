@@ -1,0 +1,199 @@
+"""The rules a program checks its claims against: CEL expressions (Google's Common Expression
+Language, through `common-expression-language`, a Rust evaluator) over four names:
+
+- `claim`: kind, amount, quantity, unit_price, currency, sku, invoice_number, end_customer,
+  measure, occurred_on and submitted_on (text, `YYYY-MM-DD`), serials (a list);
+- `partner`: type, tier, region, territory, country, stage, segment, status;
+- `program`: kind, starts_on, ends_on (text), claim_window_days, currency, eligible_skus;
+- `facts`: what history says, gathered for a batch of claims at once (`facts.py`): enrolled,
+  days_to_submit, duplicate_invoices, duplicate_serials, rep_claims_that_day,
+  partner_period_amount, partner_history_count, partner_history_mean,
+  partner_history_stddev, budget_left;
+
+and `params`, the rule's own tuning. A rule states what a valid claim satisfies: true passes,
+false rejects or flags the claim (the rule's outcome) with the rule's message, and an
+expression that cannot be evaluated for a claim (a type error, a missing field) flags it with
+the reason. Amounts are numbers with a decimal point (CEL does not mix integers and doubles:
+`claim.amount >= 100.0`).
+
+Expressions are compiled once a process (`compiled`), and checked when saved: syntax, and the
+names they read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cel
+
+from incentives.claims.models import CheckResult, RuleOutcome
+from tenancy.errors import ApplicationError
+
+NAMES = frozenset({"claim", "partner", "program", "facts", "params"})
+MAX_EXPRESSION = 2000
+
+
+@dataclass(frozen=True)
+class Builtin:
+    key: str
+    name: str
+    expression: str
+    outcome: str
+    message: str
+    params: dict
+
+
+# The built-in checks a manager switches on and tunes; each is a rule like any other.
+BUILTINS: dict[str, Builtin] = {
+    b.key: b
+    for b in (
+        Builtin(
+            "partner_enrolled",
+            "Partner enrolled",
+            "facts.enrolled",
+            RuleOutcome.REJECT,
+            "Your company is not enrolled in this program.",
+            {},
+        ),
+        Builtin(
+            "in_period",
+            "Inside the program period",
+            "claim.occurred_on >= program.starts_on && claim.occurred_on <= program.ends_on",
+            RuleOutcome.REJECT,
+            "The date is outside the program period.",
+            {},
+        ),
+        Builtin(
+            "in_claim_window",
+            "Inside the claim window",
+            "facts.days_to_submit <= program.claim_window_days",
+            RuleOutcome.REJECT,
+            "The claim came in after the program's claim window closed.",
+            {},
+        ),
+        Builtin(
+            "eligible_product",
+            "Eligible product",
+            "claim.kind != 'sale' || size(program.eligible_skus) == 0"
+            " || claim.sku in program.eligible_skus",
+            RuleOutcome.REJECT,
+            "This product is not part of the program.",
+            {},
+        ),
+        Builtin(
+            "minimum_amount",
+            "Minimum amount",
+            "claim.kind != 'sale' || claim.amount >= params.minimum",
+            RuleOutcome.REJECT,
+            "The amount is below the program's minimum.",
+            {"minimum": 100.0},
+        ),
+        Builtin(
+            "duplicate_invoice",
+            "No duplicate invoice",
+            "facts.duplicate_invoices == 0",
+            RuleOutcome.FLAG,
+            "This invoice and product were claimed before; a reviewer will compare them.",
+            {},
+        ),
+        Builtin(
+            "duplicate_serial",
+            "No duplicate serial number",
+            "size(facts.duplicate_serials) == 0",
+            RuleOutcome.FLAG,
+            "A serial number on this claim was claimed before; a reviewer will check it.",
+            {},
+        ),
+        Builtin(
+            "partner_cap",
+            "Partner cap for the period",
+            "claim.kind != 'sale' || facts.partner_period_amount + claim.amount <= params.cap",
+            RuleOutcome.FLAG,
+            "Your company's claims in this program passed its cap; a reviewer will check.",
+            {"cap": 100000.0},
+        ),
+        Builtin(
+            "velocity",
+            "Claims a rep makes a day",
+            "facts.rep_claims_that_day <= params.per_day",
+            RuleOutcome.FLAG,
+            "Unusually many claims on one day; a reviewer will check them.",
+            {"per_day": 20},
+        ),
+        Builtin(
+            "amount_outlier",
+            "Amount like the partner's others",
+            "claim.kind != 'sale' || facts.partner_history_count < params.history"
+            " || claim.amount <= facts.partner_history_mean"
+            " + params.sigmas * facts.partner_history_stddev",
+            RuleOutcome.FLAG,
+            "The amount is far above your company's usual claims; a reviewer will check it.",
+            {"sigmas": 3.0, "history": 5},
+        ),
+        Builtin(
+            "budget_left",
+            "Budget left",
+            "claim.kind != 'sale' || facts.budget_left >= claim.amount",
+            RuleOutcome.FLAG,
+            "The program's budget may not cover this claim; a reviewer will check.",
+            {},
+        ),
+    )
+}
+
+
+@lru_cache(maxsize=4096)
+def compiled(expression: str) -> cel.Program:
+    """The program of `expression`, compiled once a process; ApplicationError on `expression`
+    naming the problem when it does not compile or reads a name it cannot have."""
+    if not isinstance(expression, str) or not expression.strip():
+        raise ApplicationError("Write the rule's expression.", field="expression")
+    if len(expression) > MAX_EXPRESSION:
+        raise ApplicationError(
+            f"The expression is longer than {MAX_EXPRESSION} characters.", field="expression"
+        )
+    if "\x00" in expression:
+        raise ApplicationError("The expression contains a NUL character.", field="expression")
+    try:
+        program = cel.compile(expression)
+    except (ValueError, RuntimeError) as error:
+        reason = str(error).split("\n", 1)[0][:300]
+        raise ApplicationError(
+            f"The expression does not parse: {reason}", field="expression"
+        ) from None
+    unknown = sorted(_roots(program) - NAMES)
+    if unknown:
+        raise ApplicationError(
+            f"The expression reads {unknown[0]!r}; a rule reads only {', '.join(sorted(NAMES))}.",
+            field="expression",
+        )
+    return program
+
+
+def _roots(program: cel.Program) -> set[str]:
+    """The top-level names an expression reads."""
+    return {str(name).split(".", 1)[0] for name in program.variables()}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    result: str  # CheckResult
+    message: str
+
+
+def check(expression: str, outcome: str, message: str, context: dict) -> Verdict:
+    """What one rule says of one claim's `context` (see the module doc)."""
+    try:
+        value = compiled(expression).execute(context)
+    except ApplicationError as error:
+        return Verdict(CheckResult.ERROR, error.message[:300])
+    except Exception as error:
+        return Verdict(CheckResult.ERROR, f"The rule could not be checked: {error}"[:300])
+    if value is True:
+        return Verdict(CheckResult.PASSED, "")
+    if value is not False:
+        return Verdict(CheckResult.ERROR, "The rule did not answer true or false.")
+    if outcome == RuleOutcome.REJECT:
+        return Verdict(CheckResult.REJECTED, message)
+    return Verdict(CheckResult.FLAGGED, message)
