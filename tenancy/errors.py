@@ -40,3 +40,8 @@ class Conflict(ApplicationError):
         errors: dict[str, list[str]] | None = None,
     ) -> None:
         super().__init__(message, field=field, code=code, errors=errors)
+
+
+class Unprocessable(ApplicationError):
+    """A well-formed request the server will not carry out as sent (an `Idempotency-Key` reused
+    with another body). The API answers 422."""

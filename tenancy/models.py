@@ -395,3 +395,26 @@ class DomainEvent(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.aggregate_type}#{self.aggregate_id}"
+
+
+class IdempotencyKey(TenantOwned):
+    """The first answer to a change sent with an `Idempotency-Key` header, kept for its sender
+    (`tenancy.idempotency`): the same key and body again get this answer, not a second change."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    claimant = models.CharField(max_length=32)
+    status = models.PositiveSmallIntegerField(null=True)
+    body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "membership", "key"], name="idempotency_key_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 
 import dj_database_url
 import pytest
@@ -14,7 +16,7 @@ from django.core.management.commands import flush
 from django.db import OperationalError
 from rest_framework.test import APIClient
 
-from incentives.models import Enrollment, Program
+from incentives.models import Claim, Enrollment, Program
 from partners.models import Partner, PartnerImport, Tier
 from tenancy.context import tenant_scope
 from tenancy.models import Invitation, Membership, Tenant, User
@@ -113,6 +115,7 @@ class World:
     program: Program | None = None
     enrollment: Enrollment | None = None
     partner_import: PartnerImport | None = None
+    claim: Claim | None = None
 
     def user(self, role: str) -> User:
         return self.members[role].user
@@ -149,6 +152,21 @@ def build_world(label: str) -> World:
     with tenant_scope(tenant):
         world.partner_import = PartnerImport.objects.create(
             file_name=f"{label}-crm.csv", content="name\n", content_sha256="0" * 64, status="done"
+        )
+        world.claim = Claim.objects.create(
+            program=world.program,
+            partner=partner,
+            rep=world.members[Role.PARTNER_REP],
+            kind="sale",
+            occurred_on=date(2026, 6, 15),
+            invoice_number=f"{label.upper()}-INV-1",
+            sku="SRV-1",
+            quantity=1,
+            unit_price=Decimal("1000.00"),
+            amount=Decimal("1000.00"),
+            currency="USD",
+            end_customer=f"{label.title()} Customer",
+            created_by=world.user(Role.PARTNER_REP),
         )
     return world
 

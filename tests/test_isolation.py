@@ -48,6 +48,7 @@ OBJECT_KWARGS: dict[str, Callable[[World], int]] = {
     "import_id": lambda a: a.partner_import.pk,
     "program_id": lambda a: a.program.pk,
     "enrollment_id": lambda a: a.enrollment.pk,
+    "claim_id": lambda a: a.claim.pk,
 }
 
 # Routes outside /t/<tenant_slug>/ and /api/v1/t/<tenant_slug>/: each says how it is covered.

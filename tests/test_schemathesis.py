@@ -99,6 +99,7 @@ def seeded(db, in_process):
         "member_id": world.member(Role.CHANNEL_MANAGER).pk,
         "tier_id": world.tier.pk,
         "import_id": world.partner_import.pk,
+        "claim_id": world.claim.pk,
     }
     cookies = {"sessionid": client.cookies["sessionid"].value, "csrftoken": CSRF_SECRET}
     return ids, cookies

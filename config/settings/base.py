@@ -270,6 +270,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "tenancy.roles.Role",
+        "ClaimStatusEnum": "incentives.claims.models.ClaimStatus",
     },
 }
 

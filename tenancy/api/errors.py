@@ -17,7 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tenancy.errors import ApplicationError, Conflict, NotPermitted
+from tenancy.errors import ApplicationError, Conflict, NotPermitted, Unprocessable
 
 
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
@@ -48,9 +48,12 @@ def exception_handler(exc, context):
     if isinstance(exc, NotPermitted):
         exc = exceptions.PermissionDenied(exc.message)
     elif isinstance(exc, ApplicationError):
-        answer = (
-            status.HTTP_409_CONFLICT if isinstance(exc, Conflict) else status.HTTP_400_BAD_REQUEST
-        )
+        if isinstance(exc, Conflict):
+            answer = status.HTTP_409_CONFLICT
+        elif isinstance(exc, Unprocessable):
+            answer = status.HTTP_422_UNPROCESSABLE_ENTITY
+        else:
+            answer = status.HTTP_400_BAD_REQUEST
         return Response(_body(exc.message, exc.code, exc.errors), status=answer)
     elif isinstance(exc, DjangoValidationError):
         errors = _flatten(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)

@@ -45,6 +45,7 @@ ERROR_DESCRIPTIONS = {
     "404": "No such tenant for the caller, no such object in it, or no such page.",
     "409": "The record changed first, or its state does not allow this; `code` says which.",
     "415": "The body's content type is not one this operation reads.",
+    "422": "The `Idempotency-Key` was sent before with another body.",
     "429": "Too many requests; retry after `Retry-After` seconds.",
 }
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -89,6 +90,8 @@ class UpliftAutoSchema(AutoSchema):
             codes.append("409")
         if self.method in UNSAFE_METHODS:
             codes.append("415")
+        if getattr(self.view, "action", None) in getattr(self.view, "idempotent_actions", ()):
+            codes.append("422")
         if self.view.get_throttles():
             codes.append("429")
         return sorted(codes)
