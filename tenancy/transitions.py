@@ -234,7 +234,8 @@ def move_many(
     values: Mapping[str, object] | None = None,
     notes: Mapping[int, str] | None = None,
 ) -> list[M]:
-    """`move` for many rows locked by `lock_many`, in one UPDATE and one INSERT of history:
+    """`move` for many rows locked by `lock_many`, in one UPDATE a target state (the rows are
+    given the same `values`) and one INSERT of history:
     each row is checked against `machine` as `move` checks one (`Conflict` if any is not in a
     state `action` is allowed from; the caller picks the rows it means to move first)."""
     require_transaction()
@@ -244,17 +245,17 @@ def move_many(
         machine.check(action, getattr(obj, machine.field))
     model = type(objs[0])
     events = []
-    fields = [machine.field, *(values or {})]
-    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
-        fields.append("updated_at")
+    stamped = any(f.name == "updated_at" for f in model._meta.concrete_fields)
     now = timezone.now()
+    by_target: dict[str, list[int]] = {}
     for obj in objs:
         before = getattr(obj, machine.field)
         after = machine.target(action, before)
+        by_target.setdefault(after, []).append(obj.pk)
         setattr(obj, machine.field, after)
         for name, value in (values or {}).items():
             setattr(obj, name, value)
-        if "updated_at" in fields:
+        if stamped:
             obj.updated_at = now
         events.append(
             AuditEvent(
@@ -267,7 +268,10 @@ def move_many(
                 note=(notes or {}).get(obj.pk, "")[:300],
             )
         )
-    model.objects.bulk_update(objs, fields)
+    # Every row moved to one state gets the same values: one UPDATE a target state.
+    extra = {"updated_at": now} if stamped else {}
+    for after, pks in by_target.items():
+        model.objects.filter(pk__in=pks).update(**{machine.field: after}, **(values or {}), **extra)
     AuditEvent.objects.bulk_create(events)
     return objs
 

@@ -182,9 +182,28 @@ class Verdict:
     message: str
 
 
-def check(expression: str, outcome: str, message: str, context: dict) -> Verdict:
-    """What one rule says of one claim's `context` (see the module doc)."""
+def evaluation_context(names: dict) -> cel.Context:
+    """A claim's names converted to CEL once, for all of its program's rules (converting a
+    dict on every evaluation cost four times the evaluation)."""
+    context = cel.Context()
+    for name, value in names.items():
+        context.add_variable(name, value)
+    return context
+
+
+def check(
+    expression: str,
+    outcome: str,
+    message: str,
+    context: dict | cel.Context,
+    params: dict | None = None,
+) -> Verdict:
+    """What one rule says of one claim's `context` (a dict of the names, or an
+    `evaluation_context`) with the rule's `params` (see the module doc)."""
     try:
+        if isinstance(context, dict):
+            context = evaluation_context(context)
+        context.add_variable("params", params or {})
         value = compiled(expression).execute(context)
     except ApplicationError as error:
         return Verdict(CheckResult.ERROR, error.message[:300])

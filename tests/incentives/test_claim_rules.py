@@ -298,3 +298,11 @@ def test_a_submitted_claim_is_decided_by_the_worker(transactional_db, celery_wor
     with tenant_scope(alpha.tenant):
         assert ClaimSerial.objects.filter(claim=claim).count() == 1
     assert claim.amount == Decimal("1000.00")
+
+
+def test_one_claims_context_serves_every_rule_with_that_rules_own_params():
+    context = rules.evaluation_context({"claim": {"kind": "sale", "amount": 150.0}})
+    minimum = "claim.amount >= params.minimum"
+    assert rules.check(minimum, "reject", "m", context, {"minimum": 100.0}).result == "passed"
+    assert rules.check(minimum, "reject", "m", context, {"minimum": 200.0}).result == "rejected"
+    assert rules.check(minimum, "reject", "m", context, {}).result == "error"
