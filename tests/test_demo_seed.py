@@ -4,7 +4,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from incentives.models import Enrollment, Program
+from incentives.models import Claim, Enrollment, Program
 from partners.models import Partner, Tier
 from tenancy.context import tenant_scope
 from tenancy.models import Tenant
@@ -31,7 +31,14 @@ def test_seed_builds_a_realistic_channel_once(db):
         assert programs.values("kind").distinct().count() == 3
         assert programs.values("enrollment_mode").distinct().count() == 3
         statuses = set(Enrollment.objects.values_list("status", flat=True))
+        claims = set(Claim.objects.values_list("status", flat=True))
+        invoices = Claim.objects.filter(invoice_number="INV-40001")
+        duplicates = set(invoices.values_list("status", flat=True))
+        appealed = Claim.objects.filter(appealed_at__isnull=False).count()
     assert statuses == {"invited", "enrolled", "reaccept", "declined", "withdrawn"}
+    assert claims == {"draft", "approved", "rejected", "needs_review"}
+    assert duplicates == {"approved", "rejected"}
+    assert appealed == 1
     assert "admin@northwind.example" in out.getvalue() or "Northwind" in out.getvalue()
 
     again = StringIO()

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from config.demo_seed.channel import Seeder
+from config.demo_seed.claims import ChannelClaims, describe_claims
 from config.demo_seed.data import (
     CHANNEL_SIZE,
     CONTOSO_PARTNERS,
@@ -67,6 +68,7 @@ class Command(BaseCommand):
             invitation = seeder.invitation(staff["cam@northwind.example"], named[invited_to])
             programs = ChannelPrograms(seeder.rng, staff, admins, channel, tiers).run()
             program_lines = [describe_program(p) for p in programs]
+            claims = ChannelClaims(seeder.rng, staff, admins, programs[0]).run()
             summit_admin = describe_partner_admin(
                 "admin@summitridge.example", named[SUMMIT_RIDGE], programs
             )
@@ -75,6 +77,7 @@ class Command(BaseCommand):
             f"{len(channel)} partners on {len(tiers)} tiers, {len(people) + len(more)} partner "
             f"people, 1 pending invitation ({invitation.email})",
             *(f"Program {line}" for line in program_lines),
+            describe_claims(claims),
             f"Partner admin {summit_admin}",
         ]
 
