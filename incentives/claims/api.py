@@ -20,8 +20,8 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from incentives.claims import selectors, services
-from incentives.claims.models import Claim, ClaimStatus
+from incentives.claims import rules, selectors, services
+from incentives.claims.models import CheckResult, Claim, ClaimStatus, Rule, RuleOutcome
 from incentives.claims.states import CLAIM_STATES
 from incentives.claims.types import ClaimKind
 from incentives.selectors import access_program
@@ -287,3 +287,52 @@ class ClaimViewSet(
             note=body.validated_data["note"],
         )
         return self._detail(claim)
+
+
+class RuleTrySerializer(serializers.Serializer):
+    expression = serializers.CharField(max_length=rules.MAX_EXPRESSION, trim_whitespace=False)
+    outcome = serializers.ChoiceField(choices=RuleOutcome.choices, default=RuleOutcome.FLAG)
+    message = serializers.CharField(max_length=300, default="The rule did not pass.")
+    params = serializers.DictField(required=False, default=dict)
+    sample = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="Replaces fields of the sample claim's names: claim, partner, program, facts.",
+    )
+
+    def validate_sample(self, value: dict) -> dict:
+        unknown = sorted(set(value) - set(rules.SAMPLE))
+        if unknown:
+            raise serializers.ValidationError(f"No name {unknown[0][:40]!r} in the sample.")
+        if not all(isinstance(part, dict) for part in value.values()):
+            raise serializers.ValidationError("Each name of the sample is an object of fields.")
+        return value
+
+
+class RuleTriedSerializer(serializers.Serializer):
+    result = serializers.ChoiceField(choices=CheckResult.choices)
+    message = serializers.CharField(allow_blank=True)
+
+
+class ClaimRuleViewSet(TenantViewSet):
+    """The rule editor's check: an expression compiled (syntax and the names it reads) and
+    tried on a sample claim, before it is saved."""
+
+    capability = "programs.edit"
+    lookup_url_kwarg = "rule_id"
+    serializer_class = RuleTrySerializer
+
+    def list_queryset(self):
+        return Rule.objects.none()
+
+    @extend_schema(request=RuleTrySerializer, responses=RuleTriedSerializer)
+    @action(detail=False, methods=["post"], url_path="try")
+    def try_rule(self, request, *args, **kwargs):
+        body = RuleTrySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        params = services.clean_rule_params(data["params"])
+        verdict = rules.tried(
+            data["expression"], data["outcome"], data["message"], params, data["sample"]
+        )
+        return Response({"result": verdict.result, "message": verdict.message})

@@ -216,3 +216,65 @@ def check(
     if outcome == RuleOutcome.REJECT:
         return Verdict(CheckResult.REJECTED, message)
     return Verdict(CheckResult.FLAGGED, message)
+
+
+# What the rule editor tries a rule on when the manager gives no claim of their own: a sale in
+# the middle of a program, with facts of a partner in good standing.
+SAMPLE = {
+    "claim": {
+        "kind": "sale",
+        "amount": 2900.0,
+        "quantity": 2,
+        "unit_price": 1450.0,
+        "currency": "USD",
+        "sku": "NW-FW-200",
+        "invoice_number": "INV-1001",
+        "end_customer": "Harbor Logistics",
+        "measure": 0.0,
+        "occurred_on": "2026-06-15",
+        "submitted_on": "2026-06-20",
+        "serials": ["SN-1", "SN-2"],
+    },
+    "partner": {
+        "type": "var",
+        "tier": "Gold",
+        "region": "EMEA",
+        "territory": "DACH",
+        "country": "DE",
+        "stage": "established",
+        "segment": "achiever",
+        "status": "active",
+    },
+    "program": {
+        "kind": "spiff",
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-12-31",
+        "claim_window_days": 30,
+        "currency": "USD",
+        "eligible_skus": [],
+    },
+    "facts": {
+        "enrolled": True,
+        "days_to_submit": 5,
+        "duplicate_invoices": 0,
+        "duplicate_serials": [],
+        "rep_claims_that_day": 1,
+        "partner_period_amount": 12000.0,
+        "partner_history_count": 8,
+        "partner_history_mean": 2500.0,
+        "partner_history_stddev": 600.0,
+        "budget_left": 40000.0,
+    },
+}
+
+
+def tried(expression: str, outcome: str, message: str, params: dict, sample: dict) -> Verdict:
+    """The rule on a sample claim: `sample` may replace any of the sample's names, field by
+    field ({"claim": {"amount": 50.0}} changes the amount alone). Raises ApplicationError on
+    `expression` when it does not compile (`compiled`)."""
+    compiled(expression)
+    names = {
+        name: {**value, **(sample.get(name) or {})} if isinstance(value, dict) else value
+        for name, value in SAMPLE.items()
+    }
+    return check(expression, outcome, message, names, params)

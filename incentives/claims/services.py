@@ -227,7 +227,7 @@ def claim_appeal(*, actor: Membership, claim: Claim, message: str) -> Claim:
 # Rules
 
 
-def _clean_params(params: object) -> dict:
+def clean_rule_params(params: object) -> dict:
     if params is None:
         return {}
     if not isinstance(params, dict) or len(params) > 20:
@@ -273,7 +273,7 @@ def rule_create(
             f"The outcome is one of: {', '.join(RuleOutcome.values)}.", field="outcome"
         )
     rules.compiled(expression)
-    params = _clean_params(params)
+    params = clean_rule_params(params)
     with transaction.atomic():
         last = Rule.objects.filter(program=program).order_by("-position").first()
         rule = Rule(

@@ -18,7 +18,7 @@ from tenancy.context import tenant_scope
 from tenancy.errors import ApplicationError
 from tenancy.models import AuditEvent, DomainEvent
 from tenancy.roles import Role
-from tests.conftest import build_world
+from tests.conftest import build_world, client_for
 from tests.factories.tenancy import MembershipFactory
 
 
@@ -306,3 +306,46 @@ def test_one_claims_context_serves_every_rule_with_that_rules_own_params():
     assert rules.check(minimum, "reject", "m", context, {"minimum": 100.0}).result == "passed"
     assert rules.check(minimum, "reject", "m", context, {"minimum": 200.0}).result == "rejected"
     assert rules.check(minimum, "reject", "m", context, {}).result == "error"
+
+
+# The rule editor's check
+
+
+RULE_TRY = "/api/v1/t/alpha/claim-rules/try/"
+
+
+def test_the_editor_tries_a_rule_on_the_sample_claim_or_on_changed_fields(alpha):
+    manager = client_for(alpha.user(Role.CHANNEL_MANAGER))
+    body = {"expression": "claim.amount >= params.minimum", "params": {"minimum": 100.0}}
+    assert manager.post(RULE_TRY, body, format="json").json() == {
+        "result": "passed",
+        "message": "",
+    }
+    small = {
+        **body,
+        "outcome": "reject",
+        "message": "Too small.",
+        "sample": {"claim": {"amount": 50.0}},
+    }
+    assert manager.post(RULE_TRY, small, format="json").json() == {
+        "result": "rejected",
+        "message": "Too small.",
+    }
+
+
+def test_the_editor_names_syntax_and_type_problems(alpha):
+    manager = client_for(alpha.user(Role.CHANNEL_MANAGER))
+    broken = manager.post(RULE_TRY, {"expression": "claim.amount >"}, format="json")
+    assert broken.status_code == 400
+    assert "expression" in broken.json()["errors"]
+    mixed = manager.post(RULE_TRY, {"expression": "claim.amount + 1 > 0.0"}, format="json").json()
+    assert mixed["result"] == "error"
+    assert "does not coerce between types" in mixed["message"]
+    unknown = manager.post(RULE_TRY, {"expression": "true", "sample": {"user": {}}}, format="json")
+    assert unknown.status_code == 400
+    assert "sample" in unknown.json()["errors"]
+
+
+def test_partner_people_do_not_use_the_rule_editor(alpha):
+    rep = client_for(alpha.user(Role.PARTNER_REP))
+    assert rep.post(RULE_TRY, {"expression": "true"}, format="json").status_code == 403
