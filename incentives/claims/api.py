@@ -250,9 +250,6 @@ class ClaimViewSet(
             )
         return self._detail(claim)
 
-    def update(self, request, *args, **kwargs):
-        return self.partial_update(request, *args, **kwargs)
-
     def destroy(self, request, *args, **kwargs):
         services.claim_discard(actor=self.membership, claim=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

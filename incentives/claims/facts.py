@@ -68,10 +68,12 @@ def gather(claims: Sequence[Claim], programs: dict[int, Program]) -> dict[int, d
             claimed_by[serial].add(claim_id)
 
     reps = {c.rep_id for c in claims if c.rep_id is not None}
+    days = {(c.submitted_at or c.created_at).date() for c in claims}
     per_rep_day = {
         (row["rep_id"], row["day"]): row["n"]
         for row in Claim.objects.filter(rep_id__in=reps, status__in=COUNTED)
         .annotate(day=TruncDate("submitted_at"))
+        .filter(day__in=days)  # the batch's days only, not the reps' whole history
         .values("rep_id", "day")
         .annotate(n=Count("pk"))
     }
